@@ -1,0 +1,66 @@
+# Two commands on a fresh machine (python3 >= 3.10, make, git):
+#   make book   build the HTML book into _build/html
+#   make test   run the whole test suite
+# Both create .venv and install what they need first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-stamp
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+JB_FLAGS := -W -n --keep-going
+ASSIGNMENT ?=
+SUBMISSIONS ?=
+
+.PHONY: help setup book test lab assignments grade benchmarks lint clean
+
+help:
+	@echo "make book         build the book into _build/html"
+	@echo "make test         run the whole test suite (library, notebooks, build, assignments, browser)"
+	@echo "make lab          open the chapters in JupyterLab"
+	@echo "make assignments  make student releases and autograders under dist/assignments/"
+	@echo "make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>   grade submissions locally"
+	@echo "make benchmarks   run the speed benchmarks"
+	@echo "make clean        remove build outputs (keeps .venv)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo
+	@echo "The book is built. Open it with:"
+	@echo "  $(abspath _build/html/index.html)"
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax tests book
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book
+
+assignments: $(STAMP)
+	$(PY) assignments/tools/release.py --all --out dist/assignments
+
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>"; exit 2)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>"; exit 2)
+	$(PY) assignments/tools/grade.py --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out dist/grades/$(ASSIGNMENT).csv
+
+benchmarks: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check ngd_lib tests benchmarks
+
+clean:
+	rm -rf _build dist .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,55 @@
+"""ngd_lib: the library behind the course book on natural gradient descent.
+
+Import it as ``import ngd_lib as ngd``. The names below are loaded on first use, so
+``import ngd_lib`` stays fast and SymPy or matplotlib are only imported by the chapters
+that need them.
+
+Optimisation on quadratics (chapters 1-2)
+    Quadratic, gradient_descent, steepest_descent_step, OptimizeResult, History
+Models p(y | x, theta) and their Fisher matrices (chapter 4)
+    LogisticRegression, LinearRegression, SoftmaxRegression
+Natural gradient descent and its linear algebra (chapters 5-6)
+    natural_gradient_descent, cg_solve, CGResult
+Submodules
+    symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
+    gradients on linear-quadratic control), plotting (figures of the chapters)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Quadratic": "quadratic",
+    "gradient_descent": "optimize",
+    "steepest_descent_step": "optimize",
+    "OptimizeResult": "result",
+    "History": "result",
+    "LogisticRegression": "models",
+    "LinearRegression": "models",
+    "SoftmaxRegression": "models",
+    "natural_gradient_descent": "natural_gradient",
+    "cg_solve": "linalg",
+    "CGResult": "linalg",
+}
+_SUBMODULES = ("plotting", "symbolic", "rl")
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        value = getattr(module, name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'ngd_lib' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

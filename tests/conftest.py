@@ -1,0 +1,89 @@
+"""Shared fixtures: a seeded rng and the book built once per test session."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JB_FLAGS = ["-W", "-n", "--keep-going"]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def jupyter_book() -> str:
+    """The jupyter-book executable of the running interpreter's environment."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    return str(exe) if exe.exists() else "jupyter-book"
+
+
+def run_build(source: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run ``jupyter-book build`` with warnings as errors; return the finished process."""
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    return subprocess.run(
+        [jupyter_book(), "build", str(source), "--path-output", str(output),
+         *JB_FLAGS, *extra],
+        capture_output=True, text=True, env=env, timeout=1500,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """Build the whole book once (across xdist workers) and return ``_build/html``.
+
+    The first worker to get the lock builds into a folder shared by the session;
+    the others wait and reuse it. A failed build is recorded and re-raised in each.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    out = shared / "book-build"
+    out.mkdir(exist_ok=True)
+    record = out / "result.json"
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            proc = run_build(ROOT, out)
+            record.write_text(json.dumps(
+                {"returncode": proc.returncode, "stdout": proc.stdout[-20000:],
+                 "stderr": proc.stderr[-20000:]}))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    result = json.loads(record.read_text())
+    if result["returncode"] != 0:
+        pytest.fail(
+            "jupyter-book build -W -n --keep-going failed:\n"
+            + result["stdout"][-6000:] + "\n" + result["stderr"][-6000:]
+        )
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def toc_files() -> list[str]:
+    """The documents of the table of contents, as paths without suffix (book/...)."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            files.append(chapter["file"])
+            files.extend(s["file"] for s in chapter.get("sections", []))
+    return files
+
+
+def copy_book_config(dest: Path) -> None:
+    """Copy the book's _config.yml and references into ``dest`` for a scratch book."""
+    shutil.copy(ROOT / "_config.yml", dest / "_config.yml")
+    (dest / "book").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
