@@ -27,7 +27,9 @@ def main(argv=None) -> int:
     src = Path(tempfile.mkdtemp(prefix="ngd-book-src-"))
     shutil.copy(ROOT / "_config.yml", src / "_config.yml")
     shutil.copytree(ROOT / "book", src / "book")
-    entries = "".join(f"      - file: book/{p.stem}\n" for p in args.chapters)
+    fixed = ("notation", "bibliography")
+    entries = "".join(f"      - file: book/{p.stem}\n" for p in args.chapters
+                      if p.stem not in fixed)
     (src / "_toc.yml").write_text(
         "format: jb-book\nroot: book/intro\noptions:\n  numbered: true\nparts:\n"
         "  - caption: Chapters\n    chapters:\n" + entries
