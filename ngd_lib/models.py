@@ -160,7 +160,8 @@ class _ScalarOutputModel:
         """Monte-Carlo Fisher: the mean of ``g g^T`` over labels drawn from the model.
 
         ``(1/(n S)) sum_i sum_s g_is g_is^T`` with ``S = n_samples`` labels
-        ``y_is ~ p(y | x_i, theta)`` for every ``x_i``. Because ``g_is g_is^T = r_is^2 x_i x_i^T``, only the average of ``r_is^2`` over the
+        ``y_is ~ p(y | x_i, theta)`` for every ``x_i``. Because
+        ``g_is g_is^T = r_is^2 x_i x_i^T``, only the average of ``r_is^2`` over the
         ``S`` draws matters; it is drawn directly from its exact distribution (a
         binomial count for logistic, a chi-square for linear regression), so the cost
         does not grow with ``S``. The estimate is unbiased and its error shrinks like
