@@ -1,0 +1,576 @@
+"""Tests for ngd_lib.rl: closed forms, their brute-force and Monte-Carlo twins."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ngd_lib import rl
+
+RECITATION = rl.LinearQuadratic()
+PETERS = rl.LinearQuadratic(q=0.5, r=0.05, gamma=0.95, s0_mean=0.3, s0_var=1e-4)
+GENERAL = rl.LinearQuadratic(a=0.8, b=-1.5, q=2.0, r=0.3, gamma=0.8, s0_mean=-0.4,
+                             s0_var=0.5)
+ENVS = [RECITATION, PETERS, GENERAL]
+
+#: Monte-Carlo estimates must lie within this many standard errors of the closed form.
+Z_TOL = 4.0
+#: Relative accuracy of central finite differences with step 1e-5.
+FD_RTOL = 1e-6
+
+
+def stable_point(env, frac, sigma):
+    """A stable gain at fraction ``frac`` of the stable interval, and ``sigma``."""
+    lo, hi = env.stable_gains()
+    return lo + frac * (hi - lo), sigma
+
+
+# ------------------------------------------------------------------ constructor
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"b": 0.0}, ValueError, "b must be non-zero"),
+        ({"q": -1.0}, ValueError, "q must be finite and >= 0"),
+        ({"r": 0.0}, ValueError, "r must be finite and > 0"),
+        ({"gamma": 1.0}, ValueError, "gamma must lie strictly between 0 and 1"),
+        ({"gamma": 0.0}, ValueError, "gamma must lie strictly between 0 and 1"),
+        ({"s0_var": -0.1}, ValueError, "s0_var must be finite and >= 0"),
+        ({"a": float("inf")}, ValueError, "a must be finite"),
+        ({"a": "1"}, TypeError, "a must be a real number"),
+        ({"gamma": None}, TypeError, "gamma must be a real number"),
+    ],
+)
+def test_linear_quadratic_rejects_bad_parameters(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        rl.LinearQuadratic(**kwargs)
+
+
+def test_linear_quadratic_is_frozen():
+    with pytest.raises(AttributeError):
+        RECITATION.gamma = 0.5
+
+
+# ------------------------------------------------------------- stability region
+@pytest.mark.parametrize("env", ENVS)
+def test_stable_gains_are_where_gamma_c_squared_equals_one(env):
+    lo, hi = env.stable_gains()
+    for k in (lo, hi):
+        assert env.gamma * (env.a + env.b * k) ** 2 == pytest.approx(1.0, rel=1e-12)
+    margin = 1e-6 * (hi - lo)
+    assert env.is_stable(lo + margin) and env.is_stable(hi - margin)
+    assert not env.is_stable(lo - margin) and not env.is_stable(hi + margin)
+    np.testing.assert_array_equal(env.is_stable([lo - margin, 0.5 * (lo + hi)]),
+                                  [False, True])
+
+
+def test_stable_gains_recitation_setting():
+    lo, hi = RECITATION.stable_gains()
+    assert (lo, hi) == pytest.approx((-1 - 1 / math.sqrt(0.9), -1 + 1 / math.sqrt(0.9)))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_expected_return_is_minus_infinity_outside_the_stable_gains(env):
+    lo, hi = env.stable_gains()
+    tiny = 1e-9  # the boundary itself is exact only up to rounding
+    J = env.expected_return([lo - 0.1, lo - tiny, 0.5 * (lo + hi), hi + tiny, hi + 0.1],
+                            0.3)
+    assert np.isneginf(J[[0, 1, 3, 4]]).all() and np.isfinite(J[2])
+    assert np.isfinite(env.expected_return([lo + tiny, hi - tiny], 0.3)).all()
+
+
+@pytest.mark.parametrize("method", ["policy_gradient", "fisher", "natural_gradient",
+                                    "discounted_state_moment"])
+def test_closed_forms_reject_unstable_gain_naming_the_interval(method):
+    interval = r"\(-2\.05409, 0\.0540926\)"
+    with pytest.raises(ValueError, match=r"unstable at k = 0\.5.*" + interval):
+        getattr(RECITATION, method)(0.5, 0.3)
+
+
+@pytest.mark.parametrize("method", ["policy_gradient", "fisher", "natural_gradient",
+                                    "discounted_state_moment"])
+@pytest.mark.parametrize("sigma", [0.0, -0.2])
+def test_closed_forms_reject_nonpositive_sigma(method, sigma):
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        getattr(RECITATION, method)(-0.5, sigma)
+
+
+def test_closed_forms_reject_bad_entries_of_arrays():
+    with pytest.raises(ValueError, match=r"sigma must be > 0; got \[-1\.\]"):
+        RECITATION.policy_gradient([-0.5, -0.4], [0.3, -1.0])
+    with pytest.raises(ValueError, match=r"unstable at k = \[3\.\]"):
+        RECITATION.natural_gradient([-0.5, 3.0], 0.3)
+    with pytest.raises(ValueError, match="k contains NaN"):
+        RECITATION.fisher(float("nan"), 0.3)
+
+
+def test_expected_return_rejects_negative_sigma_and_allows_zero():
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        RECITATION.expected_return(-0.5, -0.1)
+    assert RECITATION.expected_return(-0.5, 0.0) == pytest.approx(
+        -RECITATION.value_coefficient(-0.5))
+
+
+# ---------------------------------------------------------------- closed forms
+def brute_force_return(env, k, sigma, horizon=4000):
+    """J by summing the expected rewards of the moment recursion step by step."""
+    m, total = env.initial_second_moment, 0.0
+    c = env.a + env.b * k
+    for t in range(horizon):
+        reward = -(env.q + env.r * k**2) * m - env.r * sigma**2
+        total += env.gamma**t * reward
+        m = c**2 * m + env.b**2 * sigma**2
+    return total
+
+
+def brute_force_moment(env, k, sigma, horizon=4000):
+    m, total = env.initial_second_moment, 0.0
+    for t in range(horizon):
+        total += env.gamma**t * m
+        m = (env.a + env.b * k) ** 2 * m + env.b**2 * sigma**2
+    return total
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize(("frac", "sigma"), [(0.3, 0.2), (0.5, 0.9), (0.7, 1.4)])
+def test_expected_return_matches_step_by_step_sum(env, frac, sigma):
+    k, sigma = stable_point(env, frac, sigma)
+    assert env.expected_return(k, sigma) == pytest.approx(
+        brute_force_return(env, k, sigma), rel=1e-10)
+    assert env.discounted_state_moment(k, sigma) == pytest.approx(
+        brute_force_moment(env, k, sigma), rel=1e-10)
+
+
+def test_expected_return_recitation_formula():
+    # J = -(E[s0^2] P + sigma^2 (1 + gamma P) / (1 - gamma)), P = (1+k^2)/(1-g(1+k)^2)
+    k, sigma, g = -0.5, 0.5, 0.9
+    P = (1 + k**2) / (1 - g * (1 + k) ** 2)
+    assert RECITATION.expected_return(k, sigma) == pytest.approx(
+        -(P + sigma**2 * (1 + g * P) / (1 - g)), rel=1e-14)
+
+
+def test_expected_return_broadcasts_and_normalizes():
+    K, S = np.meshgrid(np.linspace(-2, 0, 5), np.linspace(0.1, 1, 3))
+    J = RECITATION.expected_return(K, S)
+    assert J.shape == (3, 5)
+    assert J[1, 2] == RECITATION.expected_return(K[1, 2], S[1, 2])
+    np.testing.assert_allclose(RECITATION.expected_return(K, S, normalized=True),
+                               0.1 * J, rtol=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(env=st.sampled_from(ENVS), frac=st.floats(0.05, 0.95),
+       sigma=st.floats(0.05, 1.5))
+def test_policy_gradient_matches_finite_differences(env, frac, sigma):
+    k, sigma = stable_point(env, frac, sigma)
+    h = 1e-5
+    J = env.expected_return
+    fd = np.array([(J(k + h, sigma) - J(k - h, sigma)) / (2 * h),
+                   (J(k, sigma + h) - J(k, sigma - h)) / (2 * h)])
+    grad = env.policy_gradient(k, sigma)
+    scale = np.abs(grad).max()
+    np.testing.assert_allclose(grad, fd, rtol=FD_RTOL, atol=FD_RTOL * scale)
+    np.testing.assert_allclose(env.policy_gradient(k, sigma, normalized=True),
+                               (1 - env.gamma) * grad, rtol=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(env=st.sampled_from(ENVS), frac=st.floats(0.05, 0.95),
+       sigma=st.floats(0.05, 1.5))
+def test_gradient_equals_fisher_times_natural_gradient(env, frac, sigma):
+    k, sigma = stable_point(env, frac, sigma)
+    w = env.natural_gradient(k, sigma)
+    np.testing.assert_allclose(env.fisher(k, sigma) @ w, env.policy_gradient(k, sigma),
+                               rtol=1e-12)
+    # the natural gradient does not change when J and F are both normalised
+    Fn = env.fisher(k, sigma, normalized=True)
+    gn = env.policy_gradient(k, sigma, normalized=True)
+    np.testing.assert_allclose(np.linalg.solve(Fn, gn), w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_fisher_is_the_hessian_of_the_discounted_kl(env):
+    k, sigma = stable_point(env, 0.4, 0.6)
+    h = 1e-4
+
+    def kl(dk, ds):
+        return env.discounted_kl(k, sigma, k + dk, sigma + ds)
+
+    hessian = np.empty((2, 2))
+    e = np.eye(2) * h
+    for i in range(2):
+        for j in range(2):
+            hessian[i, j] = (kl(*(e[i] + e[j])) - kl(*(e[i] - e[j]))
+                             - kl(*(e[j] - e[i])) + kl(*(-e[i] - e[j]))) / (4 * h * h)
+    np.testing.assert_allclose(hessian, env.fisher(k, sigma), rtol=1e-5, atol=1e-6)
+    assert kl(0.0, 0.0) == 0.0
+
+
+def test_discounted_kl_rejects_nonpositive_new_sigma():
+    with pytest.raises(ValueError, match="sigma_new must be > 0"):
+        RECITATION.discounted_kl(-0.5, 0.5, -0.5, 0.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(frac=st.floats(0.05, 0.95), sigma=st.floats(0.05, 1.0), R=st.floats(0.01, 2.0),
+       gamma=st.floats(0.5, 0.99), x0=st.floats(-1.0, 1.0))
+def test_natural_gradient_matches_peters_closed_form(frac, sigma, R, gamma, x0):
+    # Peters' LQR_1d_AF.m: x' = x + u, r = -1/2 x^2 - 1/2 R u^2,
+    # w_k = (-k(R + gamma P) - gamma P) sigma^2, w_sigma = -1/2 (R + gamma P) sigma^3,
+    # with P = (1 + R k^2) / (1 - gamma (1 + k)^2) the value matrix of the policy.
+    env = rl.LinearQuadratic(q=0.5, r=0.5 * R, gamma=gamma, s0_mean=x0, s0_var=0.01)
+    k, sigma = stable_point(env, frac, sigma)
+    P = (1 + R * k**2) / (1 - gamma * (1 + k) ** 2)
+    peters = np.array([(-k * (R + gamma * P) - gamma * P) * sigma**2,
+                       -0.5 * (R + gamma * P) * sigma**3])
+    np.testing.assert_allclose(env.natural_gradient(k, sigma), peters, rtol=1e-10,
+                               atol=1e-14)
+
+
+def test_natural_gradient_k_component_ignores_the_start_distribution():
+    narrow = rl.LinearQuadratic(s0_mean=0.3, s0_var=1e-4)
+    K, S = np.meshgrid(np.linspace(-1.9, -0.1, 7), np.linspace(0.1, 1, 4))
+    np.testing.assert_allclose(RECITATION.natural_gradient(K, S),
+                               narrow.natural_gradient(K, S), rtol=1e-14)
+    assert not np.allclose(RECITATION.policy_gradient(K, S),
+                           narrow.policy_gradient(K, S))
+
+
+def test_closed_forms_broadcast_over_grids():
+    K, S = np.meshgrid(np.linspace(-2, 0, 11), np.linspace(0.1, 1, 10))
+    assert RECITATION.policy_gradient(K, S).shape == (10, 11, 2)
+    assert RECITATION.natural_gradient(K, S).shape == (10, 11, 2)
+    assert RECITATION.fisher(K, S).shape == (10, 11, 2, 2)
+    np.testing.assert_allclose(RECITATION.fisher(K, S)[3, 4],
+                               RECITATION.fisher(K[3, 4], S[3, 4]))
+
+
+# -------------------------------------------------------------------- optimum
+def golden_section_max(f, lo, hi, tol=1e-10):
+    inv_phi = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    while b - a > tol:
+        c, d = b - inv_phi * (b - a), a + inv_phi * (b - a)
+        if f(c) > f(d):
+            b = d
+        else:
+            a = c
+    return 0.5 * (a + b)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_optimal_gain_maximises_the_return_numerically(env):
+    lo, hi = env.stable_gains()
+    grid = np.linspace(lo, hi, 200_001)[1:-1]
+    J = env.expected_return(grid, 1e-6)
+    k_grid = grid[np.argmax(J)]
+    k_golden = golden_section_max(lambda k: env.expected_return(k, 1e-6),
+                                  k_grid - 1e-4, k_grid + 1e-4)
+    assert env.optimal_gain() == pytest.approx(k_golden, abs=1e-7)
+    assert abs(env.optimal_gain() - k_grid) <= (hi - lo) / 200_000
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.95, 0.999])
+def test_optimal_gain_recitation_closed_form(gamma):
+    env = rl.LinearQuadratic(gamma=gamma)
+    expected = (1 - math.sqrt(1 + 4 * gamma**2)) / (2 * gamma)
+    assert env.optimal_gain() == pytest.approx(expected, rel=1e-12)
+
+
+def test_optimal_gain_tends_to_minus_inverse_golden_ratio():
+    phi = (1 + math.sqrt(5)) / 2
+    assert rl.LinearQuadratic(gamma=1 - 1e-9).optimal_gain() == pytest.approx(
+        -1 / phi, abs=1e-8)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_optimal_gain_zeroes_the_k_gradient_for_every_sigma(env):
+    k_star = env.optimal_gain()
+    grads = env.policy_gradient(k_star, np.array([0.01, 0.3, 1.0, 3.0]))
+    np.testing.assert_allclose(grads[:, 0], 0.0, atol=1e-12)
+    P = env.optimal_value_coefficient()
+    g, a, b = env.gamma, env.a, env.b
+    riccati = env.q + g * a**2 * P - (g * a * b * P) ** 2 / (env.r + g * b**2 * P)
+    assert P == pytest.approx(riccati, rel=1e-12)
+    assert P == pytest.approx(env.value_coefficient(k_star), rel=1e-12)
+
+
+# --------------------------------------------------------------------- rollouts
+def test_rollout_equals_the_per_episode_reference_loop():
+    env = GENERAL
+    fast = rl.rollout(env, -0.2, 0.4, n_episodes=7, horizon=13, rng=3)
+    slow = rl.rollout_reference(env, -0.2, 0.4, n_episodes=7, horizon=13, rng=3)
+    for name in ("states", "actions", "rewards"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name),
+                                   rtol=1e-13, atol=1e-13)
+
+
+def test_rollout_shapes_and_dynamics(rng):
+    env = GENERAL
+    ro = rl.rollout(env, -0.2, 0.4, n_episodes=5, horizon=8, rng=rng)
+    assert ro.states.shape == (5, 9) and ro.actions.shape == (5, 8)
+    assert ro.rewards.shape == (5, 8) and (ro.n_episodes, ro.horizon) == (5, 8)
+    np.testing.assert_allclose(ro.states[:, 1:],
+                               env.a * ro.states[:, :-1] + env.b * ro.actions)
+    np.testing.assert_allclose(ro.rewards,
+                               -env.q * ro.states[:, :-1] ** 2 - env.r * ro.actions**2)
+    np.testing.assert_allclose(ro.discounted_returns,
+                               (ro.rewards * env.gamma ** np.arange(8)).sum(axis=1))
+    assert ro.scores.shape == (5, 8, 2)
+
+
+@pytest.mark.parametrize("fn", [rl.rollout, rl.rollout_reference])
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (("env", -0.5, 0.3), {}, TypeError, "env must be a LinearQuadratic"),
+        ((None, -0.5, 0.0), {}, ValueError, "sigma must be finite and > 0"),
+        ((None, -0.5, 0.3), {"n_episodes": 0}, ValueError, "n_episodes must be >= 1"),
+        ((None, -0.5, 0.3), {"horizon": 0}, ValueError, "horizon must be >= 1"),
+        ((None, -0.5, 0.3), {"horizon": 2.5}, TypeError, "horizon must be an integer"),
+        ((None, "k", 0.3), {}, TypeError, "k must be a real number"),
+        ((None, -0.5, 0.3), {"rng": "seed"}, TypeError, "rng must be None"),
+    ],
+)
+def test_rollout_validates_its_arguments(fn, args, kwargs, error, match):
+    env = args[0] if args[0] is not None else RECITATION
+    options = {"n_episodes": 3, "horizon": 4, "rng": 0, **kwargs}
+    with pytest.raises(error, match=match):
+        fn(env, *args[1:], **options)
+
+
+def test_estimators_validate_their_arguments():
+    ro = rl.rollout(RECITATION, -0.5, 0.3, n_episodes=30, horizon=5, rng=0)
+    one = rl.rollout(RECITATION, -0.5, 0.3, n_episodes=1, horizon=5, rng=0)
+    with pytest.raises(TypeError, match="rollout must be a Rollout"):
+        rl.policy_gradient_estimate(ro.states)
+    with pytest.raises(TypeError, match="rollout must be a Rollout"):
+        rl.fisher_estimate(None)
+    with pytest.raises(ValueError, match="method must be one of"):
+        rl.policy_gradient_estimate(ro, method="ppo")
+    with pytest.raises(ValueError, match="at least 2 episodes"):
+        rl.policy_gradient_estimate(one)
+    with pytest.raises(ValueError, match="at least 2 episodes"):
+        rl.fisher_estimate(one, return_stderr=True)
+    with pytest.raises(ValueError, match="damping must be finite and >= 0"):
+        rl.natural_gradient_estimate(ro, damping=-1.0)
+    with pytest.raises(ValueError, match="n_batches must be >= 2"):
+        rl.natural_gradient_estimate(ro, n_batches=1)
+    with pytest.raises(ValueError, match="at least 2 \\* n_batches = 40"):
+        rl.natural_gradient_estimate(ro, n_batches=20)
+    with pytest.raises(ValueError, match="method must be one of"):
+        rl.natural_gradient_estimate(ro, method="ppo")
+
+
+def test_natural_gradient_estimate_rejects_a_singular_fisher():
+    # with s0 = 0 and a single step the k-score eps*s/sigma is zero: F is singular
+    env = rl.LinearQuadratic(s0_var=0.0)
+    ro = rl.rollout(env, -0.5, 0.3, n_episodes=40, horizon=1, rng=0)
+    with pytest.raises(ValueError, match="must be positive definite"):
+        rl.natural_gradient_estimate(ro)
+    w = rl.natural_gradient_estimate(ro, damping=1e-3)
+    assert w.grad[0] == 0.0
+
+
+def test_estimators_are_the_dense_sums_they_claim(rng):
+    ro = rl.rollout(GENERAL, -0.2, 0.4, n_episodes=6, horizon=5, rng=rng)
+    g = GENERAL.gamma
+    scores = ro.scores
+    F = sum(g**t * np.outer(scores[i, t], scores[i, t])
+            for i in range(6) for t in range(5)) / 6
+    np.testing.assert_allclose(rl.fisher_estimate(ro), F, rtol=1e-12)
+    # REINFORCE without a baseline: mean of (sum of scores) * (discounted return)
+    reinforce = np.mean([scores[i].sum(axis=0) * sum(g**t * ro.rewards[i, t]
+                                                     for t in range(5))
+                         for i in range(6)], axis=0)
+    est = rl.policy_gradient_estimate(ro, method="reinforce", baseline=False)
+    np.testing.assert_allclose(est.grad, reinforce, rtol=1e-12)
+    # GPOMDP without a baseline: each score times the rewards from its step on
+    gpomdp = np.mean([sum(scores[i, t] * sum(g**u * ro.rewards[i, u]
+                                             for u in range(t, 5)) for t in range(5))
+                      for i in range(6)], axis=0)
+    est = rl.policy_gradient_estimate(ro, method="gpomdp", baseline=False)
+    np.testing.assert_allclose(est.grad, gpomdp, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ Monte Carlo
+@pytest.mark.slow
+@pytest.mark.parametrize(("env", "k", "sigma"), [(RECITATION, -0.5, 0.5),
+                                                 (PETERS, -0.4, 0.5)])
+def test_monte_carlo_estimates_match_the_closed_forms(env, k, sigma):
+    horizon = env.effective_horizon(k, tol=1e-7)
+    ro = rl.rollout(env, k, sigma, n_episodes=10_000, horizon=horizon,
+                    rng=np.random.default_rng(2024))
+    J = env.expected_return(k, sigma)
+    grad = env.policy_gradient(k, sigma)
+    for method in ("gpomdp", "reinforce"):
+        est = rl.policy_gradient_estimate(ro, method=method)
+        assert np.all(np.abs(est.grad - grad) <= Z_TOL * est.stderr), method
+        assert abs(est.return_mean - J) <= Z_TOL * est.return_stderr
+    F_hat, F_se = rl.fisher_estimate(ro, return_stderr=True)
+    F = env.fisher(k, sigma)
+    assert np.all(np.abs(F_hat - F) <= Z_TOL * F_se)
+    w_hat = rl.natural_gradient_estimate(ro, n_batches=20)
+    w = env.natural_gradient(k, sigma)
+    assert np.all(np.abs(w_hat.grad - w) <= Z_TOL * w_hat.stderr)
+
+
+@pytest.mark.slow
+def test_gpomdp_with_baseline_has_lower_variance_than_reinforce():
+    ro = rl.rollout(RECITATION, -0.5, 0.5, n_episodes=4000, horizon=130, rng=7)
+    gpomdp = rl.policy_gradient_estimate(ro, method="gpomdp")
+    reinforce = rl.policy_gradient_estimate(ro, method="reinforce")
+    no_baseline = rl.policy_gradient_estimate(ro, method="gpomdp", baseline=False)
+    assert np.all(gpomdp.stderr < reinforce.stderr)
+    assert np.all(gpomdp.stderr < no_baseline.stderr)
+
+
+# ----------------------------------------------------------------- step sizes
+def test_kl_step_size_puts_the_natural_step_on_the_kl_sphere(rng):
+    A = rng.standard_normal((3, 3))
+    F = A @ A.T + 0.5 * np.eye(3)
+    g = rng.standard_normal(3)
+    for eps in (1e-3, 0.01, 0.5):
+        alpha = rl.kl_step_size(g, F, eps)
+        delta = alpha * np.linalg.solve(F, g)
+        assert 0.5 * delta @ F @ delta == pytest.approx(eps, rel=1e-12)
+    # the transcription pitfall sqrt(2 eps / g^T F g) misses the sphere
+    wrong = math.sqrt(2 * 0.01 / (g @ F @ g)) * np.linalg.solve(F, g)
+    assert abs(0.5 * wrong @ F @ wrong - 0.01) > 1e-4
+
+
+def test_kl_step_size_approximates_the_exact_policy_kl():
+    k, sigma, eps = -0.1, 0.9, 1e-4
+    g, F = PETERS.policy_gradient(k, sigma), PETERS.fisher(k, sigma)
+    dk, ds = rl.kl_step_size(g, F, eps) * np.linalg.solve(F, g)
+    assert PETERS.discounted_kl(k, sigma, k + dk, sigma + ds) == pytest.approx(eps,
+                                                                               rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("g", "F", "eps", "match"),
+    [
+        ([0.0, 0.0], np.eye(2), 0.1, "grad is the zero vector"),
+        ([1.0, 0.0], np.eye(3), 0.1, "fisher must be 2 x 2"),
+        ([1.0, 0.0], np.eye(2), 0.0, "eps must be finite and > 0"),
+        ([1.0, 0.0], -np.eye(2), 0.1, "fisher must be positive definite"),
+        ([[1.0, 0.0]], np.eye(2), 0.1, "grad must be a 1-D vector"),
+    ],
+)
+def test_kl_step_size_validates(g, F, eps, match):
+    with pytest.raises(ValueError, match=match):
+        rl.kl_step_size(g, F, eps)
+
+
+# -------------------------------------------------------------- learning paths
+def test_peters_paths_vanilla_stops_far_natural_ends_near_k_star():
+    k_star = PETERS.optimal_gain()
+    vanilla = rl.gradient_ascent_path(PETERS, [-0.1, 0.9], step=0.025, natural=False)
+    natural = rl.gradient_ascent_path(PETERS, [-0.1, 0.9], step=0.025, natural=True)
+    assert vanilla.success and natural.success
+    assert vanilla.x[1] < 0.1 and natural.x[1] < 0.1
+    assert abs(vanilla.x[0] - k_star) > 0.25
+    assert abs(natural.x[0] - k_star) < 0.02
+    assert natural.nit > 10 * vanilla.nit
+    # the history is consistent: rows are iterates, fun is the normalised return
+    np.testing.assert_allclose(natural.history.x[-1], natural.x)
+    assert natural.history.fun[0] == pytest.approx(
+        PETERS.expected_return(-0.1, 0.9, normalized=True))
+    assert natural.history.x.shape == (natural.nit + 1, 2)
+
+
+def test_recitation_natural_path_ends_near_k_star():
+    natural = rl.gradient_ascent_path(RECITATION, [-0.1, 0.9], step=0.025,
+                                      natural=True)
+    assert natural.success
+    assert abs(natural.x[0] - RECITATION.optimal_gain()) < 0.01
+
+
+def test_vanilla_field_is_dominated_by_sigma_in_peters_setting():
+    K, S = np.meshgrid(np.linspace(-2, 0, 11), np.linspace(0.1, 1, 10))
+    g = rl.gradient_field(PETERS, K, S, natural=False)
+    w = rl.gradient_field(PETERS, K, S, natural=True)
+    assert np.mean(np.abs(g[..., 1]) > np.abs(g[..., 0])) > 0.5
+    # the natural gradient is never more than 90 degrees from the vanilla one
+    assert np.all(np.sum(g * w, axis=-1) > 0)
+    unit = rl.gradient_field(PETERS, K, S, natural=True, arrow_length=0.1)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=-1), 0.1)
+    np.testing.assert_allclose(unit / 0.1, w / np.linalg.norm(w, axis=-1,
+                                                               keepdims=True))
+
+
+def test_gradient_ascent_path_reports_failures_as_results():
+    big = rl.gradient_ascent_path(RECITATION, [-0.1, 0.9], step=5.0, natural=False)
+    assert not big.success and "lower the step size" in big.message
+    assert RECITATION.is_stable(big.x[0]) and big.x[1] > 0
+    short = rl.gradient_ascent_path(PETERS, [-0.1, 0.9], step=0.025, natural=True,
+                                    max_iter=5)
+    assert not short.success and short.nit == 5 and "max_iter = 5" in short.message
+
+
+@pytest.mark.parametrize(
+    ("theta0", "kwargs", "match"),
+    [
+        ([-0.1, 0.9, 0.0], {}, "theta0 must be"),
+        ([-0.1, 0.9], {"step": 0.0}, "step must be finite and > 0"),
+        ([-0.1, 0.9], {"stop_sigma": -1.0}, "stop_sigma must be finite and > 0"),
+        ([1.0, 0.9], {}, "unstable at k = 1"),
+        ([-0.1, 0.0], {}, "sigma must be > 0"),
+        ([-0.1, 0.9], {"max_iter": -1}, "max_iter must be >= 0"),
+    ],
+)
+def test_gradient_ascent_path_validates(theta0, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rl.gradient_ascent_path(RECITATION, theta0, natural=True, **kwargs)
+
+
+def test_train_policy_gradient_natural_kl_beats_vanilla_on_the_same_budget(capsys):
+    options = {"n_iter": 120, "n_episodes": 50, "horizon": 100}
+    k_star = PETERS.optimal_gain()
+    vanilla = rl.train_policy_gradient(PETERS, [-0.1, 0.9], natural=False, step=0.025,
+                                       rng=1, **options)
+    natural = rl.train_policy_gradient(PETERS, [-0.1, 0.9], natural=True,
+                                       kl_radius=0.01, rng=1, progress=True, **options)
+    assert vanilla.success and natural.success
+    assert abs(vanilla.x[0] - k_star) > 0.2
+    assert abs(natural.x[0] - k_star) < 0.1
+    assert natural.history.episodes[-1] == vanilla.history.episodes[-1] == 6000
+    assert natural.history.x.shape == (121, 2) and natural.nit == 120
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("natural  120/120")
+
+
+def test_train_policy_gradient_stops_when_a_step_leaves_the_stable_region():
+    res = rl.train_policy_gradient(RECITATION, [-0.1, 0.9], natural=False, step=50.0,
+                                   n_iter=20, n_episodes=20, horizon=50, rng=0)
+    assert not res.success and "left the stable region" in res.message
+    assert RECITATION.is_stable(res.x[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"step": 0.1, "kl_radius": 0.01}, "exactly one of step and kl_radius"),
+        ({}, "exactly one of step and kl_radius"),
+        ({"step": 0.1, "n_episodes": 10}, "n_episodes must be >= 20"),
+        ({"kl_radius": -0.1}, "kl_radius must be finite and > 0"),
+        ({"step": 0.1, "sigma_min": 0.0}, "sigma_min must be finite and > 0"),
+        ({"step": 0.1, "damping": -1.0}, "damping must be finite and >= 0"),
+    ],
+)
+def test_train_policy_gradient_validates(kwargs, match):
+    options = {"n_iter": 2, "n_episodes": 20, "horizon": 5, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        rl.train_policy_gradient(RECITATION, [-0.1, 0.9], natural=True, **options)
+
+
+def test_effective_horizon_bounds_the_truncation():
+    T = RECITATION.effective_horizon(-0.5, tol=1e-6)
+    assert 0.9**T <= 1e-6 < 0.9 ** (T - 1)
+    with pytest.raises(ValueError, match="tol must be finite and > 0"):
+        RECITATION.effective_horizon(-0.5, tol=0.0)
+    with pytest.raises(ValueError, match="unstable"):
+        RECITATION.effective_horizon(0.5)
