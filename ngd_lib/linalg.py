@@ -275,7 +275,9 @@ def cholesky_solve(F, b, *, damping: float = 0.0) -> np.ndarray:
         L = np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
         smallest = float(np.linalg.eigvalsh(A)[0])
-        suggestion = max(abs(smallest), 1e-12) * 10 + damping
+        # enough to lift the smallest eigenvalue, and at least 1e-3 of the mean one
+        mean_eigenvalue = float(np.trace(F)) / F.shape[0]
+        suggestion = max(10 * abs(smallest) + damping, 1e-3 * mean_eigenvalue, 1e-8)
         raise NotPositiveDefiniteError(
             f"F + damping * I is not positive definite (damping = {damping:g}; its "
             f"smallest eigenvalue is {smallest:.3g}), so it has no Cholesky factor. "
