@@ -567,22 +567,29 @@ def _check_rollout_args(env, k, sigma, n_episodes, horizon):
     return k, sigma, check_int(n_episodes, "n_episodes"), check_int(horizon, "horizon")
 
 
-def _draw(env, n_episodes, horizon, rng):
-    """The random numbers of a rollout, drawn in one fixed order."""
+def _draw(env, n_episodes, horizon, rng, out=None):
+    """The random numbers of a rollout, drawn in one fixed order.
+
+    ``s0`` (n_episodes draws), then the noise, time-major (row t is step t), written
+    into ``out`` if given (saves allocating a second large array).
+    """
     s0 = env.s0_mean + math.sqrt(env.s0_var) * rng.standard_normal(n_episodes)
-    eps = rng.standard_normal((n_episodes, horizon))
-    return s0, eps
+    if out is None:
+        out = np.empty((horizon, n_episodes))
+    rng.standard_normal(out=out)
+    return s0, out
 
 
 def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
             rng=None) -> Rollout:
     r"""Simulate ``n_episodes`` episodes of ``horizon`` steps, vectorised over episodes.
 
-    All episodes advance together: one numpy operation per time step, no Python loop
-    over episodes. The random numbers are :math:`s_0` (``n_episodes`` draws) and then
-    :math:`\varepsilon` (``n_episodes x horizon``), in that order, so
-    :func:`rollout_reference` with the same ``rng`` state gives the same episodes.
-    The closed loop need not be stable here (states then grow).
+    All episodes advance together: a few in-place numpy operations per time step on
+    rows of ``n_episodes`` numbers, no Python loop over episodes. The random numbers
+    are :math:`s_0` (``n_episodes`` draws) and then :math:`\varepsilon` (``horizon x
+    n_episodes``, one row per step), in that order, so :func:`rollout_reference` with
+    the same ``rng`` state gives the same episodes. The closed loop need not be
+    stable here (states then grow).
 
     Parameters
     ----------
@@ -599,7 +606,8 @@ def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
     -------
     Rollout
         ``states`` of shape ``(n_episodes, horizon + 1)``, ``actions`` and
-        ``rewards`` of shape ``(n_episodes, horizon)``.
+        ``rewards`` of shape ``(n_episodes, horizon)`` (transposed views of
+        time-major arrays, i.e. Fortran-ordered).
 
     Raises
     ------
@@ -616,15 +624,30 @@ def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
     """
     k, sigma, n_episodes, horizon = _check_rollout_args(env, k, sigma, n_episodes,
                                                         horizon)
-    s0, eps = _draw(env, n_episodes, horizon, as_rng(rng))
-    states = np.empty((n_episodes, horizon + 1))
-    states[:, 0] = s0
-    actions = sigma * eps  # u_t = k s_t + sigma eps_t, filled in below
+    # Work time-major, so each step touches contiguous rows of n_episodes numbers
+    # that stay in cache, and allocate only the three outputs (first touches of
+    # fresh memory cost as much as the arithmetic).
+    actions = np.empty((horizon, n_episodes))
+    s0, _ = _draw(env, n_episodes, horizon, as_rng(rng), out=actions)
+    actions *= sigma                      # sigma eps_t, completed to u_t below
+    states = np.empty((horizon + 1, n_episodes))
+    states[0] = s0
+    rewards = np.empty((horizon, n_episodes))
+    row = np.empty(n_episodes)
     for t in range(horizon):
-        actions[:, t] += k * states[:, t]
-        states[:, t + 1] = env.a * states[:, t] + env.b * actions[:, t]
-    rewards = -env.q * states[:, :-1] ** 2 - env.r * actions**2
-    return Rollout(states, actions, rewards, k, sigma, env.gamma)
+        s, u, s_next = states[t], actions[t], states[t + 1]
+        np.multiply(s, k, out=row)
+        u += row                          # u_t = k s_t + sigma eps_t
+        np.multiply(s, env.a, out=s_next)
+        np.multiply(u, env.b, out=row)
+        s_next += row                     # s_{t+1} = a s_t + b u_t
+        np.multiply(s, s, out=rewards[t])
+        rewards[t] *= -env.q
+        np.multiply(u, u, out=row)
+        row *= env.r
+        rewards[t] -= row                 # r_t = -q s_t^2 - r u_t^2
+    # transposed views: episodes in rows, as documented, without copying
+    return Rollout(states.T, actions.T, rewards.T, k, sigma, env.gamma)
 
 
 def rollout_reference(env: LinearQuadratic, k, sigma, *, n_episodes: int,
@@ -645,7 +668,7 @@ def rollout_reference(env: LinearQuadratic, k, sigma, *, n_episodes: int,
     for i in range(n_episodes):
         s = float(s0[i])
         states[i, 0] = s
-        noise = eps[i].tolist()
+        noise = eps[:, i].tolist()
         for t in range(horizon):
             u = k * s + sigma * noise[t]
             actions[i, t] = u
