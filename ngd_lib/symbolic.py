@@ -239,26 +239,23 @@ def _check_support(support) -> None:
             f"got {support!r} of type {type(support).__name__}. Use, e.g., "
             "sp.Interval(-sp.oo, sp.oo) or sp.Range(0, sp.oo)."
         )
-    ends = (support.inf, support.sup) if support.args else ()
-    for end in ends:
-        if end.free_symbols:
-            raise ValueError(
-                f"support must not depend on symbols; got {support}. Families whose "
-                "support moves with the parameters are not regular (their Fisher "
-                "matrix is not the KL Hessian)."
-            )
+    if support.free_symbols:
+        raise ValueError(
+            f"support must not depend on symbols; got {support}. Families whose "
+            "support moves with the parameters are not regular (their Fisher "
+            "matrix is not the KL Hessian)."
+        )
     if isinstance(support, sp.Range):
         if support.size == 0:
-            raise ValueError(f"support must not be empty; got {support}.")
+            raise ValueError(
+                f"support must not be empty; got {support!r}. Use, e.g., sp.Range(2) "
+                "for {0, 1}."
+            )
         if not support.is_finite_set and support.step != 1:
             raise ValueError(
                 f"an infinite Range support must have step 1; got {support}. "
                 "Reparameterise x so that it counts 0, 1, 2, ...."
             )
-    elif support.measure == 0:
-        raise ValueError(
-            f"support must be an interval of positive length; got {support}."
-        )
 
 
 def _normalise_domains(domains, params) -> tuple:
@@ -337,6 +334,28 @@ def _as_theta(theta, family: Family, name: str) -> tuple:
             f"({len(family.params)}); got {len(theta)} entries: {tuple(theta)}."
         )
     return tuple(_as_expr(value, f"{name}[{i}]") for i, value in enumerate(theta))
+
+
+def _reads_negative(coefficient: sp.Expr) -> bool:
+    """Whether ``-coefficient`` reads better: its numerator's constant term (or, if
+    none, its leading numeric factor) is negative, so 1 - p stays and -1 flips."""
+    numerator = sp.fraction(sp.together(coefficient))[0]
+    constant = numerator.as_coeff_Add()[0]
+    if constant != 0:
+        return bool(constant.is_negative)
+    return bool(sp.expand(numerator).as_ordered_terms()[0].as_coeff_Mul()[0] < 0)
+
+
+def _check_in_domain(theta: tuple, family: Family, name: str) -> tuple:
+    """Raise if a numeric entry of ``theta`` lies outside its parameter's domain."""
+    for i, (value, param) in enumerate(zip(theta, family.params, strict=True)):
+        dom = family.domain(param)
+        if value.is_number and dom is not None and dom.contains(value) == sp.false:
+            raise ValueError(
+                f"{name}[{i}] = {value} is outside the domain {dom} of the parameter "
+                f"{param} of {family.name}. Pick a value inside it."
+            )
+    return theta
 
 
 # ------------------------------------------------------------------- time limit
@@ -682,8 +701,8 @@ def kl(family: Family, theta_p, theta_q, *,
     lambda*log(lambda/mu) - lambda + mu
     """
     _check_family(family)
-    theta_p = _as_theta(theta_p, family, "theta_p")
-    theta_q = _as_theta(theta_q, family, "theta_q")
+    theta_p = _check_in_domain(_as_theta(theta_p, family, "theta_p"), family, "theta_p")
+    theta_q = _check_in_domain(_as_theta(theta_q, family, "theta_q"), family, "theta_q")
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"the KL divergence of {family.name}"):
         generic, q_symbols = _generic_kl(family)
@@ -712,8 +731,8 @@ def _tidy_logs(expr: sp.Expr) -> sp.Expr:
         if same or opposite:
             key, flip = (same[0], False) if same else (opposite[0], True)
         else:
-            flip = bool(coefficient.as_coeff_Mul()[0].is_negative)
-            key = -coefficient if flip else coefficient
+            flip = _reads_negative(coefficient)
+            key = sp.together(-coefficient) if flip else coefficient
         groups.setdefault(key, ([], []))[1 if flip else 0].append(log_term.args[0])
     out = sp.factor(rest)
     for coefficient, (numerator, denominator) in groups.items():
