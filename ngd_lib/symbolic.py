@@ -670,9 +670,11 @@ def kl(family: Family, theta_p, theta_q, *,
        = \mathbb{E}_{x\sim p_{\theta_p}}\big[\log p(x;\theta_p)
        - \log p(x;\theta_q)\big].
 
-    Computed once per family for free parameters (cached) and then substituted, so
-    ``theta_p`` and ``theta_q`` may be any expressions (numbers, symbols,
-    ``theta + delta``). They are assumed to lie in the parameter domains.
+    Computed once per family for free parameters (cached, written with logarithms
+    gathered as :math:`c\log(a/b)`) and then substituted without further
+    simplification, so ``theta_p`` and ``theta_q`` may be any expressions (numbers,
+    symbols, ``theta + delta``). They are assumed to lie in the parameter domains;
+    numeric entries outside them raise ``ValueError``.
 
     Parameters
     ----------
@@ -708,7 +710,11 @@ def kl(family: Family, theta_p, theta_q, *,
         generic, q_symbols = _generic_kl(family)
         mapping = dict(zip(family.params, theta_p, strict=True))
         mapping.update(zip(q_symbols, theta_q, strict=True))
-        return _tidy_logs(generic.subs(mapping, simultaneous=True))
+        value = generic.subs(mapping, simultaneous=True)
+        with_logs, rest = [], []
+        for term in sp.Add.make_args(value):
+            (with_logs if term.has(sp.log) else rest).append(term)
+        return sp.Add(*with_logs) + sp.factor(sp.simplify(sp.Add(*rest)))
 
 
 def _tidy_logs(expr: sp.Expr) -> sp.Expr:
@@ -752,7 +758,10 @@ def _generic_kl(family: Family):
     to_q = dict(zip(family.params, q_symbols, strict=True))
     log_q = family.log_pdf.subs(to_q, simultaneous=True)
     log_ratio = sp.expand(sp.expand_log(family.log_pdf - log_q))
-    return _expectation(family, log_ratio, q_domains), q_symbols
+    # Tidy while the symbols still carry their assumptions (positive, ...), so that
+    # only exact log rules apply; substituting theta_p, theta_q afterwards keeps the
+    # readable form, e.g. log((sigma + delta)/sigma).
+    return _tidy_logs(_expectation(family, log_ratio, q_domains)), q_symbols
 
 
 def kl_hessian(family: Family, *, timeout: float | None = DEFAULT_TIMEOUT) -> sp.Matrix:
