@@ -1088,8 +1088,10 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
     (:func:`policy_gradient_estimate`, times :math:`1-\gamma`) and, for the natural
     version, solves with the estimated normalised Fisher plus ``damping``. The step is
     either a fixed ``step`` or, with ``kl_radius`` :math:`\epsilon`, the one that makes
-    :math:`\tfrac12\Delta^\top\hat F\Delta = \epsilon` (:func:`kl_step_size`; for the
-    vanilla direction the same radius is measured in the estimated Fisher norm).
+    :math:`\tfrac12\Delta^\top\hat F\Delta = \epsilon` with :math:`\hat F` the
+    estimated *normalised* Fisher (plus damping): the mean KL divergence per state
+    under the normalised discounted state distribution, as in TRPO
+    (:func:`kl_step_size`; the vanilla direction is scaled to the same radius).
     :math:`\sigma` is kept at or above ``sigma_min`` so the policy keeps exploring.
 
     Parameters
