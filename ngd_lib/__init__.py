@@ -12,7 +12,9 @@ Natural gradient descent and its linear algebra (chapters 5-6)
     natural_gradient_descent, cg_solve, CGResult
 Submodules
     symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
-    gradients on linear-quadratic control), plotting (figures of the chapters)
+    gradients on linear-quadratic control), plotting (figures of the chapters),
+    datasets (the data sets the chapters reproduce), vector_fields (gradient
+    fields and flows), kfac (Kronecker-factored Fisher blocks)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _EXPORTS = {
     "cg_solve": "linalg",
     "CGResult": "linalg",
 }
-_SUBMODULES = ("plotting", "symbolic", "rl")
+_SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 

@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     )
     out = args.out or Path(tempfile.mkdtemp(prefix="ngd-book-out-"))
     jb = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # Not Agg: in a kernel it would replace the inline backend and drop the figures.
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     proc = subprocess.run([str(jb), "build", str(src), "--path-output", str(out),
                            "-W", "-n", "--keep-going"], env=env)
     print(f"\nHTML in {out / '_build' / 'html'} (exit {proc.returncode})")

@@ -5,7 +5,8 @@ Usage: python tools/store_checked_outputs.py book/01_ill_conditioning.ipynb [...
 Each notebook runs top to bottom in a fresh kernel with ``book/`` as the working
 directory (as MyST-NB runs it). Cells whose source contains ``NBVAL_CHECK_OUTPUT`` keep
 their outputs (these are what nbval compares); every other cell is stripped of outputs
-and execution counts, and notebook-level widget state is dropped. ``--strip`` only
+and execution counts (checked cells are numbered 1, 2, ... as nbval needs), and
+notebook-level widget state is dropped. ``--strip`` only
 strips, without executing.
 """
 
@@ -23,16 +24,21 @@ MARKER = "NBVAL_CHECK_OUTPUT"
 
 
 def strip(nb) -> None:
+    # nbval treats a cell with outputs but no execution count as "unrun", so the
+    # checked cells are numbered 1, 2, ... and every other cell is cleared.
+    count = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         cell.metadata.pop("execution", None)
         if MARKER in cell.source:
+            count += 1
+            cell.execution_count = count
             for out in cell.outputs:
                 if "execution_count" in out:
-                    out["execution_count"] = None
+                    out["execution_count"] = count
         else:
+            cell.execution_count = None
             cell.outputs = []
     nb.metadata.pop("widgets", None)
 
