@@ -323,7 +323,7 @@ def plot_steepest_step(ax, g, A, eps, *, origin=(0.0, 0.0), label=None, color="C
     # an invisible line carries the legend entry of the arrow
     ax.plot([], [], color=color, linewidth=1.8, label=label)
     ax.plot(*origin, "ko", markersize=4)
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box")
     ax.set_title("Steepest step in the A-norm" if title is None else title)
     ax.set_xlabel(r"$\theta_1$")
     ax.set_ylabel(r"$\theta_2$")

@@ -172,8 +172,9 @@ class Quadratic:
         Returns a float for one point and an array of shape (n,) for a batch.
         """
         x = self._points(x)
-        values = np.sum(x * (0.5 * (x @ self.A) - self.b), axis=-1)
-        return float(values) if x.ndim == 1 else values
+        if x.ndim == 1:
+            return float(x @ (0.5 * (self.A @ x) - self.b))
+        return np.sum(x * (0.5 * (x @ self.A) - self.b), axis=-1)
 
     def grad(self, x) -> np.ndarray:
         """∇f(x) = Ax − b, shape (d,) for one point or (n, d) for a batch."""
