@@ -5,7 +5,8 @@ Import it as ``import ngd_lib as ngd``. The names below are loaded on first use,
 that need them.
 
 Optimisation on quadratics (chapters 1-2)
-    Quadratic, gradient_descent, steepest_descent_step, OptimizeResult, History
+    Quadratic, gradient_descent, steepest_descent_step, best_fixed_step,
+    contraction_rate, iterations_to_tolerance, OptimizeResult, History
 Models p(y | x, theta) and their Fisher matrices (chapter 4)
     LogisticRegression, LinearRegression, SoftmaxRegression
 Natural gradient descent and its linear algebra (chapters 5-6)
@@ -27,6 +28,9 @@ _EXPORTS = {
     "Quadratic": "quadratic",
     "gradient_descent": "optimize",
     "steepest_descent_step": "optimize",
+    "best_fixed_step": "optimize",
+    "contraction_rate": "optimize",
+    "iterations_to_tolerance": "optimize",
     "OptimizeResult": "result",
     "History": "result",
     "LogisticRegression": "models",
