@@ -565,6 +565,12 @@ def natural_gradient_descent(
                 f"({solve_message}). Use damping > 0 (e.g. damping=1e-3 or "
                 "'adaptive')."
             )
+            start_value = records["fun"][0]
+            if value > start_value:
+                message += (
+                    f" The loss grew from {start_value:.3g} to {value:.3g} on the way: "
+                    "the steps were too long, so a smaller lr or kl_radius helps too."
+                )
             break
 
         if kl_radius is not None:
