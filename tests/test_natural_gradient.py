@@ -389,6 +389,26 @@ def test_natural_gradient_descent_failed_cholesky_is_a_result(rng):
     assert damped.success
 
 
+def test_natural_gradient_descent_failure_message_reports_a_growing_loss(rng):
+    # the diagonal Fisher ignores strong correlations: full steps overshoot until the
+    # probabilities saturate and diag(F) underflows
+    n = 200
+    z = rng.standard_normal(n)
+    X = np.column_stack([np.ones(n), z, z + 0.05 * rng.standard_normal(n),
+                         -z + 0.05 * rng.standard_normal(n)])
+    y = (rng.random(n) < sigmoid(X @ [0.2, 1.0, 1.0, -1.0])).astype(int)
+    res = ngd.natural_gradient_descent(ngd.LogisticRegression(), np.zeros(4), X, y,
+                                       fisher="diagonal")
+    assert not res.success and res.message.startswith("failed")
+    assert "The loss grew from 0.693" in res.message
+    assert np.all(np.isfinite(res.x)) and res.fun > res.history.fun[0]
+    damped = ngd.natural_gradient_descent(ngd.LogisticRegression(), np.zeros(4), X, y,
+                                          fisher="diagonal", damping="adaptive",
+                                          max_iter=50)
+    # adaptive damping rejects the overshooting steps: the loss never increases
+    assert np.all(np.diff(damped.history.fun) <= 0) and damped.fun < 0.5
+
+
 def test_natural_gradient_descent_max_iter_exhaustion_is_a_result(rng):
     X, y = logistic_data(rng, d=3)
     res = ngd.natural_gradient_descent(ngd.LogisticRegression(), np.zeros(3), X, y,
