@@ -477,7 +477,7 @@ def _expectation(family: Family, expr: sp.Expr, extra_domains: tuple) -> sp.Expr
         if expanded.is_polynomial(x):
             coeffs = sp.Poly(expanded, x).as_dict()
             total = sp.Add(
-                *[c * _moment(family, n, extra_domains) for (n,), c in coeffs.items()]
+                *[c * _moment(family, n) for (n,), c in coeffs.items()]
             )
         else:
             total = _integrate_over_support(family, expanded * family.pdf)
@@ -486,10 +486,10 @@ def _expectation(family: Family, expr: sp.Expr, extra_domains: tuple) -> sp.Expr
 
 
 @functools.lru_cache(maxsize=256)
-def _moment(family: Family, n: int, extra_domains: tuple) -> sp.Expr:
+def _moment(family: Family, n: int) -> sp.Expr:
     what = f"the moment E[{family.x}**{n}] under {family.name}"
     value = _integrate_over_support(family, family.x**n * family.pdf)
-    value = sp.simplify(_resolve(value, family, extra_domains, what))
+    value = sp.simplify(_resolve(value, family, (), what))
     return _finite_or_raise(value, what)
 
 
@@ -549,19 +549,25 @@ def _decide(cond, domains: dict):
     """True/False if ``cond`` holds/fails on all of its symbol's domain, else None."""
     if cond in (sp.true, sp.false):
         return bool(cond)
-    refined = sp.refine(cond)
+    symbols = cond.free_symbols
+    if len(symbols) == 1:
+        (symbol,) = symbols
+        dom = domains.get(symbol, _domain_from_assumptions(symbol))
+        if dom is not None:
+            decided = _decide_on_domain(cond, symbol, dom)
+            if decided is not None:
+                return decided
+    refined = sp.refine(cond)  # slower; uses the symbols' assumptions
     if refined in (sp.true, sp.false):
         return bool(refined)
-    symbols = cond.free_symbols
-    if len(symbols) != 1:
-        return None
-    (symbol,) = symbols
-    dom = domains.get(symbol, _domain_from_assumptions(symbol))
-    if dom is None:
-        return None
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _decide_on_domain(cond, symbol: sp.Symbol, dom: sp.Set):
+    """Decide a condition in one symbol by solving it and comparing with ``dom``."""
     try:
-        holds = sp.Dummy("s", real=True)
-        solution = cond.subs(symbol, holds).as_set()
+        solution = cond.subs(symbol, sp.Dummy("s", real=True)).as_set()
     except (NotImplementedError, TypeError, ValueError):
         return None
     if dom.is_subset(solution) is True:
