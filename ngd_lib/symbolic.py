@@ -372,6 +372,7 @@ def _time_limit(seconds, what: str):
 
     Uses SIGALRM, so it works in the main thread on Unix (scripts, pytest, Jupyter
     kernels); elsewhere, or when an outer call already holds the timer, no limit.
+    An ITIMER_REAL timer set by the caller is cancelled during the call.
     """
     usable = (
         seconds is not None
