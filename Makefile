@@ -15,7 +15,7 @@ JB_FLAGS := -W -n --keep-going
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 
-.PHONY: help setup book test lab assignments grade benchmarks lint clean
+.PHONY: help setup vendor book test lab assignments grade benchmarks lint clean
 
 help:
 	@echo "make book         build the book into _build/html"
@@ -41,7 +41,12 @@ book: $(STAMP)
 	@echo "The book is built. Open it with:"
 	@echo "  $(abspath _build/html/index.html)"
 
-test: $(STAMP)
+# Pinned local copies of MathJax and the widget manager (npm) for the offline browser
+# tests, under _build/vendor; `make book` keeps loading them from CDNs.
+vendor: $(STAMP)
+	$(PY) tools/fetch_vendor.py
+
+test: $(STAMP) vendor
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax tests book
 
 lab: $(STAMP)

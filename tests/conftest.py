@@ -30,12 +30,30 @@ def jupyter_book() -> str:
 
 def run_build(source: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run ``jupyter-book build`` with warnings as errors; return the finished process."""
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    # The kernels must use the inline backend: with MPLBACKEND=Agg a notebook shows
+    # no figures at all (and {numref} to a figure fails the build).
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     return subprocess.run(
         [jupyter_book(), "build", str(source), "--path-output", str(output),
          *JB_FLAGS, *extra],
         capture_output=True, text=True, env=env, timeout=1500,
     )
+
+
+def offline_config() -> tuple[Path | None, str]:
+    """Fetch the pinned local MathJax and widget scripts (tools/fetch_vendor.py).
+
+    Returns the config file for an offline build (the book's _config.yml pointing at
+    the local copies), or None and the reason it could not be made.
+    """
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "fetch_vendor.py")],
+        capture_output=True, text=True, timeout=900,
+    )
+    if proc.returncode != 0:
+        return None, (proc.stdout + proc.stderr).strip()
+    return Path(proc.stdout.strip().splitlines()[-1]), ""
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +62,9 @@ def built_book(tmp_path_factory) -> Path:
 
     The first worker to get the lock builds into a folder shared by the session;
     the others wait and reuse it. A failed build is recorded and re-raised in each.
+    The build serves MathJax and the widget manager from local copies (the browser
+    tests run offline); if they cannot be fetched it uses the CDN config, and the
+    browser tests say why they cannot run.
     """
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -54,10 +75,11 @@ def built_book(tmp_path_factory) -> Path:
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not record.exists():
-            proc = run_build(ROOT, out)
+            config, why_not = offline_config()
+            proc = run_build(ROOT, out, *(("--config", str(config)) if config else ()))
             record.write_text(json.dumps(
                 {"returncode": proc.returncode, "stdout": proc.stdout[-20000:],
-                 "stderr": proc.stderr[-20000:]}))
+                 "stderr": proc.stderr[-20000:], "offline_assets": why_not or "ok"}))
         fcntl.flock(lock, fcntl.LOCK_UN)
     result = json.loads(record.read_text())
     if result["returncode"] != 0:
