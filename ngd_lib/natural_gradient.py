@@ -96,6 +96,57 @@ class _Curvature:
     solve: Callable[[np.ndarray, float], tuple[np.ndarray, int, bool, str]]
 
 
+class _ScalarGLMFastPath:
+    """Loss, gradient and exact Fisher of logistic or linear regression from one
+    ``z = X theta`` per iteration.
+
+    The generic path calls ``model.nll``, ``model.grad`` and ``model.fisher``, each of
+    which re-validates ``X`` and recomputes ``X theta``; here the three share ``z``,
+    and the Fisher ``X^T diag(w) X / n`` is formed as ``S^T S / n`` with
+    ``S = sqrt(w) * X``, a symmetric product that BLAS computes at half the cost of a
+    general one. Used only for the exact classes ``LogisticRegression`` and
+    ``LinearRegression`` (tests compare it with their methods).
+    """
+
+    def __init__(self, model, X: np.ndarray, y: np.ndarray):
+        from .models import LogisticRegression
+
+        self.X, self.y = X, y
+        self.logistic = type(model) is LogisticRegression
+        self.noise_var = None if self.logistic else float(model.noise_var)
+
+    def evaluate(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        X, y = self.X, self.y
+        z = X @ theta
+        if self.logistic:
+            value = float(np.mean(np.logaddexp(0.0, (1.0 - 2.0 * y) * z)))
+            residual = np.exp(-np.logaddexp(0.0, -z)) - y  # sigmoid(z) - y
+        else:
+            residual = (z - y) / self.noise_var
+            value = float(np.mean((z - y) ** 2) / (2 * self.noise_var)
+                          + 0.5 * math.log(2 * math.pi * self.noise_var))
+        return value, X.T @ residual / X.shape[0], z
+
+    def fisher(self, z: np.ndarray) -> np.ndarray:
+        X = self.X
+        if self.logistic:
+            # sqrt(p (1 - p)) = exp((log sigmoid(z) + log sigmoid(-z)) / 2)
+            root_w = np.exp(-0.5 * (np.logaddexp(0.0, -z) + np.logaddexp(0.0, z)))
+            S = X * root_w[:, None]
+        else:
+            S = X / math.sqrt(self.noise_var)
+        F = S.T @ S / X.shape[0]
+        return (F + F.T) / 2
+
+
+def _fast_path(model, X, y) -> _ScalarGLMFastPath | None:
+    from .models import LinearRegression, LogisticRegression
+
+    if type(model) in (LogisticRegression, LinearRegression):
+        return _ScalarGLMFastPath(model, X, y)
+    return None
+
+
 def _direct_solve(F: np.ndarray):
     def solve(g, damping):
         if not np.all(np.isfinite(F)):
@@ -119,8 +170,11 @@ def _cg_solver(matvec, cg_rtol, cg_maxiter):
 
 
 def _curvature(model, theta, X, y, *, fisher, solver, rng, cg_rtol, cg_maxiter,
-               mc_samples) -> _Curvature:
-    """Build the operator and solver of the chosen Fisher approximation at theta."""
+               mc_samples, exact_fisher=None) -> _Curvature:
+    """Build the operator and solver of the chosen Fisher approximation at theta.
+
+    ``exact_fisher``, if given, is the dense exact Fisher at theta, already computed.
+    """
     if fisher == "diagonal":
         diagonal = np.asarray(model.fisher_diagonal(theta, X), dtype=float)
 
@@ -135,7 +189,7 @@ def _curvature(model, theta, X, y, *, fisher, solver, rng, cg_rtol, cg_maxiter,
 
     if solver == "direct":
         if fisher == "exact":
-            F = model.fisher(theta, X)
+            F = model.fisher(theta, X) if exact_fisher is None else exact_fisher
         elif fisher == "empirical":
             F = model.empirical_fisher(theta, X, y)
         else:
@@ -484,17 +538,25 @@ def natural_gradient_descent(
     theta, X, y = _check_model_data(model, theta0, X, y, "theta0")
     n = X.shape[0]
 
-    def evaluate(point):
-        if not np.all(np.isfinite(point)):
-            return math.nan, None
-        with np.errstate(all="ignore"):
-            value = float(model.nll(point, X, y))
-            if not math.isfinite(value):
-                return value, None
-            gradient = np.asarray(model.grad(point, X, y), dtype=float)
-        return value, gradient
+    model.nll(theta, X, y)  # the model's own checks of theta, X and y, once
+    fast = _fast_path(model, X, y)
 
-    value, g = evaluate(theta)
+    def evaluate(point):
+        """``(loss, gradient or None if not finite, cache for the Fisher)``."""
+        if not np.all(np.isfinite(point)):
+            return math.nan, None, None
+        with np.errstate(all="ignore"):
+            if fast is not None:
+                value, gradient, cache = fast.evaluate(point)
+            else:
+                value, cache = float(model.nll(point, X, y)), None
+            if not math.isfinite(value):
+                return value, None, None
+            if fast is None:
+                gradient = np.asarray(model.grad(point, X, y), dtype=float)
+        return value, gradient, cache
+
+    value, g, cache = evaluate(theta)
     if g is None or not np.all(np.isfinite(g)):
         raise ValueError(
             f"the loss or its gradient is not finite at theta0 (loss {value!r}). "
@@ -547,9 +609,13 @@ def natural_gradient_descent(
             break
 
         with np.errstate(all="ignore"):
+            exact_fisher = None
+            if fast is not None and fisher == "exact" and solver == "direct":
+                exact_fisher = fast.fisher(cache)
             curvature = _curvature(
                 model, theta, X, y, fisher=fisher, solver=solver, rng=rng,
-                cg_rtol=cg_rtol, cg_maxiter=cg_maxiter, mc_samples=mc_samples)
+                cg_rtol=cg_rtol, cg_maxiter=cg_maxiter, mc_samples=mc_samples,
+                exact_fisher=exact_fisher)
         d, quad, cg_nit, ok, solve_message = _solve_step(
             curvature, g, lam, need_curvature=kl_radius is not None)
         if not ok:
@@ -581,14 +647,14 @@ def natural_gradient_descent(
         else:
             alpha = lr
         step = -alpha * d
-        new_value, new_g = evaluate(theta + step)
+        new_value, new_g, new_cache = evaluate(theta + step)
         halvings = 0
         if kl_radius is not None:
             while not (new_g is not None and new_value < value) and (
                     halvings < max_halvings):
                 halvings += 1
                 step = step / 2.0
-                new_value, new_g = evaluate(theta + step)
+                new_value, new_g, new_cache = evaluate(theta + step)
             if not (new_g is not None and new_value < value):
                 message = (
                     f"failed at step {t + 1}: the line search found no decrease of "
@@ -639,7 +705,7 @@ def natural_gradient_descent(
             t += 1
 
         theta = theta + step
-        value, g = new_value, new_g
+        value, g, cache = new_value, new_g, new_cache
         grad_norm = float(np.linalg.norm(g))
         record(x=theta.copy(), fun=value, grad_norm=grad_norm, damping=step_lam,
                step_size=float(np.linalg.norm(step)), cg_iterations=cg_nit,

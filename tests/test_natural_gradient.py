@@ -128,6 +128,33 @@ def test_natural_gradient_direction_monte_carlo_solvers_estimate_the_fisher(rng)
         assert relative_error < 0.05  # MC error ~ 1/sqrt(n S) = 0.005, ten-fold margin
 
 
+@pytest.mark.parametrize("model", [ngd.LogisticRegression(),
+                                   ngd.LinearRegression(noise_var=0.7)])
+def test_scalar_glm_fast_path_matches_the_model_methods(rng, model):
+    from ngd_lib.natural_gradient import _fast_path
+
+    X, y = logistic_data(rng, d=4)
+    theta = np.array([0.3, -1.5, 2.0, 0.4])
+    fast = _fast_path(model, X, y.astype(float))
+    value, grad, z = fast.evaluate(theta)
+    assert value == pytest.approx(model.nll(theta, X, y), rel=1e-13)
+    np.testing.assert_allclose(grad, model.grad(theta, X, y), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast.fisher(z), model.fisher(theta, X), rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_scalar_glm_fast_path_is_not_used_for_other_models(rng):
+    from ngd_lib.natural_gradient import _fast_path
+
+    X, y = logistic_data(rng, d=2)
+
+    class Subclass(ngd.LogisticRegression):  # may override methods: no shortcut
+        pass
+
+    assert _fast_path(Subclass(), X, y) is None
+    assert _fast_path(ngd.SoftmaxRegression(n_classes=2), X, y) is None
+
+
 # --- natural_gradient_descent: the update rule --------------------------------------
 def test_natural_gradient_descent_damping_means_fisher_plus_lambda_identity(rng):
     X, y = logistic_data(rng, d=3)
