@@ -359,11 +359,14 @@ def test_numbered_equations_carry_their_numbers(visits):
     for doc, visit in visits.items():
         items = []
         shown = [eq["number"] for eq in visit.facts["equations"]]
-        for eq in visit.facts["equations"]:
-            if not re.fullmatch(r"\(\d+\.\d+\)", eq["number"]):
-                items.append(f"equation #{eq['id']} shows {eq['number']!r}, not "
-                             "(chapter.number)")
-        prefixes = {n.strip("()").split(".")[0] for n in shown}
+        unnumbered = [eq["id"] for eq in visit.facts["equations"] if not eq["number"]]
+        if unnumbered:
+            items.append(f"equations without a number: {unnumbered}")
+        flat = [n for n in shown if n and not re.fullmatch(r"\(\d+\.\d+\)", n)]
+        if flat:
+            items.append(f"equations numbered {', '.join(flat)}: not (chapter.k); "
+                         "are the parts of _toc.yml numbered?")
+        prefixes = {n.strip("()").split(".")[0] for n in shown if n and n not in flat}
         if len(prefixes) > 1:
             items.append(f"equations of several chapters on one page: {shown}")
         for prefix in prefixes:
