@@ -36,6 +36,7 @@ import contextlib
 import functools
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -372,7 +373,9 @@ def _time_limit(seconds, what: str):
 
     Uses SIGALRM, so it works in the main thread on Unix (scripts, pytest, Jupyter
     kernels); elsewhere, or when an outer call already holds the timer, no limit.
-    An ITIMER_REAL timer set by the caller is cancelled during the call.
+    A timer the caller armed (``signal.alarm``, e.g. a grader's per-cell limit) keeps
+    its deadline: the limit here never outlasts it, and it is re-armed afterwards
+    with the time it has left (or fires at once if that time has run out).
     """
     usable = (
         seconds is not None
@@ -388,8 +391,11 @@ def _time_limit(seconds, what: str):
         raise _TimeUp
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    started = time.monotonic()
     _timer_active.on = True
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    limit = float(seconds) if outer_delay == 0 else min(float(seconds), outer_delay)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     except _TimeUp:
@@ -402,6 +408,9 @@ def _time_limit(seconds, what: str):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         _timer_active.on = False
+        if outer_delay > 0:
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_interval)
 
 
 def _check_timeout(timeout):

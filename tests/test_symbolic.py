@@ -6,6 +6,9 @@ literature.md, "Chapter 3-4"), never copied from the implementation.
 
 from __future__ import annotations
 
+import signal
+import time
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -257,6 +260,44 @@ def test_expectation_error_when_sympy_runs_out_of_time():
                          sp.Interval(-sp.pi, sp.pi), name="von Mises")
     with pytest.raises(S.ExpectationError, match="timeout=1.0"):
         S.fisher(von_mises, timeout=1)
+
+
+def _von_mises():
+    x = sp.Symbol("x", real=True)
+    kappa = sp.Symbol("kappa", positive=True)
+    return S.Family(x, (kappa,),
+                    kappa * sp.cos(x) - sp.log(2 * sp.pi * sp.besseli(0, kappa)),
+                    sp.Interval(-sp.pi, sp.pi), name="von Mises")
+
+
+def test_time_limit_rearms_a_callers_alarm_with_the_time_it_has_left():
+    # A grader's per-cell limit (signal.alarm) must survive a symbolic call.
+    signal.alarm(30)
+    try:
+        S.fisher(S.poisson())
+        left = signal.alarm(0)
+    finally:
+        signal.alarm(0)
+    assert 25 <= left <= 30
+
+
+def test_time_limit_never_outlasts_a_callers_earlier_deadline():
+    class CellTimeout(Exception):
+        pass
+
+    def on_alarm(signum, frame):
+        raise CellTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    start = time.monotonic()
+    try:
+        with pytest.raises(CellTimeout):
+            S.fisher(_von_mises(), timeout=30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - start < 5
 
 
 def test_resolve_refuses_piecewise_with_no_branch_on_the_domain():
