@@ -33,6 +33,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	@# The assignments' per-cell time-limit plugin, importable by a plain `otter run`.
+	$(PY) -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "ngd_assignment_plugins.pth").write_text(str(pathlib.Path("assignments/plugins").resolve()) + "\n")'
 	@touch $(STAMP)
 
 book: $(STAMP)

@@ -24,7 +24,9 @@ import yaml
 from conftest import ROOT
 
 TOOLS = ROOT / "assignments" / "tools"
+PLUGINS = ROOT / "assignments" / "plugins"
 sys.path.insert(0, str(TOOLS))
+sys.path.insert(0, str(PLUGINS))
 
 import grade  # noqa: E402
 import otter_cell_time_limit as plugin  # noqa: E402
@@ -356,7 +358,7 @@ def test_release_layout_and_plugin_inside_the_zip(name, released):
         f"files/{plugin.__name__}.py",
         release.ZIP_MANIFEST_NAME,
     } <= names
-    assert shipped == (TOOLS / f"{plugin.__name__}.py").read_text()
+    assert shipped == (PLUGINS / f"{plugin.__name__}.py").read_text()
     assert config["plugins"] == [
         {f"{plugin.__name__}.CellTimeLimitPlugin": {"seconds": 60}}
     ]
@@ -588,3 +590,28 @@ def test_plugin_inserts_the_time_limit_cell_first(monkeypatch):
     assert nb.cells[1].source == "x = 1"
     compile(nb.cells[0].source, "<time limit cell>", "exec")
     assert "per-cell time limit: 5 s" in instance.generate_report()
+
+
+def test_plain_otter_run_enforces_the_time_limit(released, tmp_path):
+    # The limit must hold where the zip is run by hand, not only through grade.py:
+    # plain `otter run`, with nothing put on PYTHONPATH.
+    nb = nbformat.read(solutions_notebook(released, BROKEN), as_version=4)
+    needle, (question, _) = "def gaussian_grad(", BROKEN_CELLS["def gaussian_grad("]
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and needle in c.source]
+    cell.source = "def gaussian_grad(x, mu, log_sigma):\n    while True:\n        pass\n"
+    nbformat.write(nb, tmp_path / "loop.ipynb")
+    zip_file = released / BROKEN / "autograder" / f"{BROKEN}-autograder.zip"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["NGD_CELL_TIME_LIMIT"] = str(SHORT_LIMIT)
+    otter = Path(sys.executable).with_name("otter")
+    proc = subprocess.run(
+        [str(otter), "run", "-a", str(zip_file), "-o", str(tmp_path), "loop.ipynb"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    scores = {t["name"]: t.get("score") for t in results["tests"]}
+    points = {q["name"]: q["points"] for q in auto_questions(released, BROKEN)}
+    assert float(scores[question]) == 0.0
+    for other in set(points) - {question}:
+        assert float(scores[other]) == points[other], (other, scores)

@@ -40,7 +40,7 @@ import yaml
 TOOLS = Path(__file__).resolve().parent
 ASSIGNMENTS = TOOLS.parent
 ROOT = ASSIGNMENTS.parent
-PLUGIN_FILE = TOOLS / "otter_cell_time_limit.py"
+PLUGIN_FILE = ASSIGNMENTS / "plugins" / "otter_cell_time_limit.py"
 MANIFEST_NAME = "manifest.json"
 ZIP_MANIFEST_NAME = "ngd_manifest.json"
 
@@ -141,7 +141,7 @@ def _otter_env() -> dict:
     """Environment in which otter can import the time-limit plugin."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(TOOLS), env.get("PYTHONPATH", "")) if p
+        p for p in (str(PLUGIN_FILE.parent), env.get("PYTHONPATH", "")) if p
     )
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

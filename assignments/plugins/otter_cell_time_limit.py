@@ -16,7 +16,8 @@ The plugin ships inside each autograder zip (at its root, where a containerised
 ``run_otter.py`` imports it, and in ``files/``). Otter imports plugins by name with
 ``importlib`` in the grading process, so that module must be importable there: either
 put the extracted zip on ``PYTHONPATH`` (``assignments/tools/grade.py`` does this), or
-install this file in the grading environment.
+install this file in the grading environment (``make setup`` adds this folder to the
+project's virtual environment with a ``.pth`` file, so plain ``otter run`` finds it).
 
 Assignment config in the master notebook::
 
