@@ -306,13 +306,15 @@ def _check_model_data(model, theta, X, y, theta_name: str):
 def natural_gradient_direction(
     model, theta, X, y, *, fisher: str = "exact", solver: str = "direct",
     damping: float = 0.0, rng=None, cg_rtol: float = 1e-10,
-    cg_maxiter: int | None = None, mc_samples: int = 1,
+    cg_maxiter: int | None = None, mc_samples: int = 1, with_curvature: bool = True,
 ) -> NaturalGradient:
     r"""The damped natural gradient :math:`d = (F + \lambda I)^{-1}\nabla L(\theta)`.
 
     Steps 2-4 of the recitation's algorithm, once; see
     :func:`natural_gradient_descent` for the meaning of ``fisher``, ``solver`` and
-    the other options (``damping`` must be a number here).
+    the other options (``damping`` must be a number here). ``with_curvature=False``
+    skips :math:`d^\top F d` (one more Fisher-vector product with ``solver="cg"``) and
+    leaves ``curvature`` NaN.
 
     Returns
     -------
@@ -344,7 +346,8 @@ def natural_gradient_direction(
     curvature = _curvature(
         model, theta, X, y, fisher=fisher, solver=solver, rng=rng, cg_rtol=cg_rtol,
         cg_maxiter=cg_maxiter, mc_samples=mc_samples)
-    d, quad, nit, ok, message = _solve_step(curvature, g, damping)
+    d, quad, nit, ok, message = _solve_step(curvature, g, damping,
+                                            need_curvature=bool(with_curvature))
     return NaturalGradient(d, g, quad, nit, ok, message)
 
 

@@ -180,6 +180,24 @@ def test_cholesky_solve_matches_dense_solve_with_damping(rng):
     np.testing.assert_allclose(cholesky_solve(F, b), dense_solve(F, b, 0.0), rtol=1e-10)
 
 
+@pytest.mark.parametrize("d", [1, 127, 128, 129, 300])
+def test_blocked_triangular_solves_match_dense_solves(rng, d):
+    from ngd_lib.linalg import _cholesky_solve_factor, _solve_lower
+
+    L = np.tril(rng.standard_normal((d, d))) + d * np.eye(d)
+    b = rng.standard_normal(d)
+    np.testing.assert_allclose(_solve_lower(L, b), np.linalg.solve(L, b), rtol=1e-10)
+    np.testing.assert_allclose(_cholesky_solve_factor(L, b),
+                               np.linalg.solve(L @ L.T, b), rtol=1e-9)
+
+
+def test_cholesky_solve_matches_dense_solve_across_blocks(rng):
+    F = random_spd(300, rng, condition=1e4)
+    b = rng.standard_normal(300)
+    np.testing.assert_allclose(cholesky_solve(F, b, damping=1e-2),
+                               dense_solve(F, b, 1e-2), rtol=1e-8)
+
+
 def test_cholesky_solve_singular_fisher_raises_and_suggests_damping(rng):
     G = rng.standard_normal((2, 6))
     F = G.T @ G - 1e-3 * np.eye(6)  # indefinite
