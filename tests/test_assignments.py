@@ -379,12 +379,17 @@ def test_student_release_has_no_solution_hidden_test_or_marker(name, released):
 def test_book_page_lists_every_question_without_solutions(released):
     text = BOOK_PAGE.read_text()
     for name in ASSIGNMENTS:
+        heading = re.search(rf"^###[^\n]*`{name}`[^\n]*$", text, re.M)
+        assert heading, f"no section for {name} on the book page"
+        section = text[heading.end():].split("\n#", 1)[0]
         for q in manifest(released, name)["questions"]:
             pattern = (
-                rf"\|\s*`?{name}`?\s*\|\s*{q['name']}\s*\|[^\n]*\|\s*"
-                rf"{q['points']:g}\s*\|\s*{'by hand' if q['manual'] else 'autograded'}"
+                rf"^\|\s*{q['name']}\s*\|[^\n]*\|\s*{q['points']:g}\s*\|\s*"
+                rf"{'by hand' if q['manual'] else 'autograded'}\s*\|$"
             )
-            assert re.search(pattern, text), f"no table row for {name} {q['name']}"
+            assert re.search(pattern, section, re.M), (
+                f"no table row for {name} {q['name']}"
+            )
         secrets = secret_lines(
             name, release.zip_path(released, name), student_notebook(released, name), 20
         )
