@@ -7,10 +7,11 @@ that need them.
 Optimisation on quadratics (chapters 1-2)
     Quadratic, gradient_descent, steepest_descent_step, best_fixed_step,
     contraction_rate, iterations_to_tolerance, OptimizeResult, History
-Models p(y | x, theta) and their Fisher matrices (chapter 4)
-    LogisticRegression, LinearRegression, SoftmaxRegression
+Models p(y | x, theta) and their Fisher matrices (chapters 4-5)
+    LogisticRegression, LinearRegression, SoftmaxRegression, GaussianRegression
 Natural gradient descent and its linear algebra (chapters 5-6)
-    natural_gradient_descent, cg_solve, CGResult
+    natural_gradient_descent, natural_gradient_direction, cg_solve, CGResult,
+    cholesky_solve, woodbury_solve
 Submodules
     symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
     gradients on linear-quadratic control), plotting (figures of the chapters),
@@ -37,8 +38,12 @@ _EXPORTS = {
     "LinearRegression": "models",
     "SoftmaxRegression": "models",
     "natural_gradient_descent": "natural_gradient",
+    "natural_gradient_direction": "natural_gradient",
+    "GaussianRegression": "gaussian_regression",
     "cg_solve": "linalg",
     "CGResult": "linalg",
+    "cholesky_solve": "linalg",
+    "woodbury_solve": "linalg",
 }
 _SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac")
 

@@ -102,9 +102,8 @@ class _ScalarGLMFastPath:
 
     The generic path calls ``model.nll``, ``model.grad`` and ``model.fisher``, each of
     which re-validates ``X`` and recomputes ``X theta``; here the three share ``z``,
-    and the Fisher ``X^T diag(w) X / n`` is formed as ``S^T S / n`` with
-    ``S = sqrt(w) * X``, a symmetric product that BLAS computes at half the cost of a
-    general one. Used only for the exact classes ``LogisticRegression`` and
+    and the Fisher comes from the models' own ``_weighted_gram`` of the shared ``z``.
+    Used only for the exact classes ``LogisticRegression`` and
     ``LinearRegression`` (tests compare it with their methods).
     """
 
@@ -128,15 +127,14 @@ class _ScalarGLMFastPath:
         return value, X.T @ residual / X.shape[0], z
 
     def fisher(self, z: np.ndarray) -> np.ndarray:
-        X = self.X
+        from .models import _weighted_gram
+
         if self.logistic:
-            # sqrt(p (1 - p)) = exp((log sigmoid(z) + log sigmoid(-z)) / 2)
-            root_w = np.exp(-0.5 * (np.logaddexp(0.0, -z) + np.logaddexp(0.0, z)))
-            S = X * root_w[:, None]
+            # p (1 - p) = exp(log sigmoid(z) + log sigmoid(-z)), stable for large |z|
+            w = np.exp(-(np.logaddexp(0.0, -z) + np.logaddexp(0.0, z)))
         else:
-            S = X / math.sqrt(self.noise_var)
-        F = S.T @ S / X.shape[0]
-        return (F + F.T) / 2
+            w = np.full(z.shape, 1.0 / self.noise_var)
+        return _weighted_gram(self.X, w)
 
 
 def _fast_path(model, X, y) -> _ScalarGLMFastPath | None:
