@@ -167,7 +167,10 @@ def master_secrets(name: str) -> tuple[set[str], set[str]]:
             hidden = bool(lines) and lines[0].strip().upper().startswith("# HIDDEN")
             (secret if hidden else visible).update(lines)
         elif in_solution and cell.cell_type == "markdown":
-            secret.update(src.splitlines())
+            # A written answer is prose: its secrets are its sentences, whatever the
+            # line wrapping (a wrapped fragment such as "whatever the
+            # parameterisation." is no answer, and a chapter may well contain it).
+            secret.update(_sentences(src))
         elif in_solution and cell.cell_type == "code":
             inline = False
             for line in src.splitlines():
@@ -183,6 +186,11 @@ def master_secrets(name: str) -> tuple[set[str], set[str]]:
             visible.update(src.splitlines())
     strip = {line.strip() for line in visible}
     return {s.strip() for s in secret} - strip - {""}, strip
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a piece of prose, with white space folded."""
+    return re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
 
 
 def hidden_test_sources(zip_file: Path) -> list[str]:
@@ -267,6 +275,7 @@ def find_secrets(
         if not path.is_file() or path.suffix not in TEXT_SUFFIXES or not only(path):
             continue
         text = decoded_text(path)
+        text += "\n" + " ".join(text.split())  # prose secrets, whatever the wrapping
         found += [
             f"{path.relative_to(folder)}: marker {m!r}" for m in markers if m in text
         ]

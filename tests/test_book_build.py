@@ -24,6 +24,7 @@ def test_book_builds_without_warnings_or_cell_errors(built_book, toc_files):
 
 
 def _raising_book(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     copy_book_config(tmp_path)
     nb = nbformat.v4.new_notebook()
     nb.cells = [
