@@ -49,7 +49,7 @@ vendor: $(STAMP)
 	$(PY) tools/fetch_vendor.py
 
 test: $(STAMP) vendor
-	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax tests book
+	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-cell-timeout=120 tests book
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab book
