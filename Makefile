@@ -66,7 +66,7 @@ benchmarks: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check ngd_lib tests benchmarks
+	$(BIN)/ruff check ngd_lib tests benchmarks tools assignments/tools assignments/plugins
 
 clean:
 	rm -rf _build dist .pytest_cache .hypothesis

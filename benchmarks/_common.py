@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 
-def median_time(fn: Callable[[], object], *, repeat: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` calls."""
+def median_time(fn: Callable[[], object], *, repeat: int = 5,
+                warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``repeat`` calls of ``fn``, after ``warmup``."""
     for _ in range(warmup):
         fn()
     times = []
@@ -48,11 +49,15 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence]) ->
 
     cells = [[fmt(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    def line(values):
+        padded = (v.ljust(w) for v, w in zip(values, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
     print(f"\n### {title}\n")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
-    print("| " + " | ".join("-" * w for w in widths) + " |")
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
     for row in cells:
-        print("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths)) + " |")
+        print(line(row))
 
 
 def machine_line() -> str:

@@ -13,7 +13,10 @@ import numpy as np
 
 def _show(value) -> str:
     """A short repr of ``value`` for an error message."""
-    text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, threshold=6)
+    else:
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -27,7 +30,8 @@ def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
             f"{type(value).__name__}. Pass a list or a numpy array of floats."
         ) from None
     if ndim is not None and arr.ndim != ndim:
-        shape = {0: "a scalar", 1: "a 1-D vector", 2: "a 2-D matrix"}.get(ndim, f"{ndim}-D")
+        kinds = {0: "a scalar", 1: "a 1-D vector", 2: "a 2-D matrix"}
+        shape = kinds.get(ndim, f"{ndim}-D")
         raise ValueError(
             f"{name} must be {shape}; got an array of shape {arr.shape}. "
             f"Reshape it (e.g. np.ravel for a vector) before passing it."

@@ -29,7 +29,7 @@ def jupyter_book() -> str:
 
 
 def run_build(source: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run ``jupyter-book build`` with warnings as errors; return the finished process."""
+    """Run ``jupyter-book build`` with warnings as errors; return the process."""
     # The kernels must use the inline backend: with MPLBACKEND=Agg a notebook shows
     # no figures at all (and {numref} to a figure fails the build).
     env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",

@@ -610,9 +610,12 @@ def test_plain_otter_run_enforces_the_time_limit(released, tmp_path):
     # The limit must hold where the zip is run by hand, not only through grade.py:
     # plain `otter run`, with nothing put on PYTHONPATH.
     nb = nbformat.read(solutions_notebook(released, BROKEN), as_version=4)
-    needle, (question, _) = "def gaussian_grad(", BROKEN_CELLS["def gaussian_grad("]
+    needle = "def gaussian_grad("
+    question, _ = BROKEN_CELLS[needle]
     (cell,) = [c for c in nb.cells if c.cell_type == "code" and needle in c.source]
-    cell.source = "def gaussian_grad(x, mu, log_sigma):\n    while True:\n        pass\n"
+    cell.source = (
+        "def gaussian_grad(x, mu, log_sigma):\n    while True:\n        pass\n"
+    )
     nbformat.write(nb, tmp_path / "loop.ipynb")
     zip_file = released / BROKEN / "autograder" / f"{BROKEN}-autograder.zip"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

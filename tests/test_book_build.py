@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT, copy_book_config, run_build
 
 pytestmark = pytest.mark.slow
@@ -29,7 +28,8 @@ def _raising_book(tmp_path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A chapter that breaks"),
-        nbformat.v4.new_code_cell("raise RuntimeError('this cell is broken on purpose')"),
+        nbformat.v4.new_code_cell(
+            "raise RuntimeError('this cell is broken on purpose')"),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from conftest import ROOT
 
 CHECK_MARKERS = ("NBVAL_CHECK_OUTPUT",)
@@ -26,7 +25,9 @@ def test_only_checked_cells_store_outputs(path):
         i for i, cell in enumerate(nb.cells)
         if cell.cell_type == "code" and cell.get("outputs") and not _is_checked(cell)
     ]
-    assert not offenders, f"{path.name}: cells {offenders} store outputs nbval never checks"
+    assert not offenders, (
+        f"{path.name}: cells {offenders} store outputs nbval never checks"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -37,8 +38,9 @@ def test_checked_cells_store_the_outputs_they_check(path):
         if cell.cell_type == "code" and _is_checked(cell) and not cell.get("outputs")
     ]
     assert not empty, (
-        f"{path.name}: cells {empty} are marked NBVAL_CHECK_OUTPUT but store no output, "
-        "so nbval compares nothing. Run `python tools/store_checked_outputs.py` on the notebook."
+        f"{path.name}: cells {empty} are marked NBVAL_CHECK_OUTPUT but store no "
+        "output, so nbval compares nothing. Run "
+        "`python tools/store_checked_outputs.py` on the notebook."
     )
 
 
