@@ -51,7 +51,8 @@ def check_square_symmetric(A: np.ndarray, name: str, *, rtol: float = 1e-10) -> 
             f"{name} must be a square matrix; got shape {A.shape}. "
             "Pass a d x d array."
         )
-    scale = max(float(np.max(np.abs(A))), 1.0)
+    # relative to the largest entry, so a small matrix is judged like a large one
+    scale = float(np.max(np.abs(A))) if A.size else 0.0
     if not np.allclose(A, A.T, rtol=0.0, atol=rtol * scale):
         raise ValueError(
             f"{name} must be symmetric; got {_show(A)}. "

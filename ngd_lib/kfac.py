@@ -32,7 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive, check_square_symmetric
+from ._validation import (
+    as_float_array,
+    check_positive,
+    check_positive_definite,
+    check_square_symmetric,
+)
 
 __all__ = ["KroneckerFactors", "kfac_factors", "kfac_solve"]
 
@@ -140,7 +145,7 @@ def kfac_solve(factors: KroneckerFactors, v, *, damping: float,
           \pi = \sqrt{\frac{\operatorname{tr}(A)/d_{\mathrm{in}}}
                            {\operatorname{tr}(G)/d_{\mathrm{out}}}},
 
-      two small Cholesky-backed solves, :math:`O(d_{\mathrm{in}}^3 +
+      two small dense solves, :math:`O(d_{\mathrm{in}}^3 +
       d_{\mathrm{out}}^3)`. The product expands to :math:`A\otimes G + \lambda I`
       plus cross terms :math:`\pi\sqrt\lambda\, I\otimes G +
       \tfrac{\sqrt\lambda}{\pi} A\otimes I`; :math:`\pi` balances them;
@@ -194,7 +199,9 @@ def kfac_solve(factors: KroneckerFactors, v, *, damping: float,
         root = math.sqrt(damping)
         A_damped = A + pi * root * np.eye(A.shape[0])
         G_damped = G + root / pi * np.eye(G.shape[0])
-        # A^{-1} V G^{-1}; both factors are symmetric positive definite
+        # A^{-1} V G^{-1}: only defined for positive-definite damped factors
+        check_positive_definite(A_damped, "the damped factor A + pi sqrt(damping) I")
+        check_positive_definite(G_damped, "the damped factor G + sqrt(damping)/pi I")
         left = np.linalg.solve(A_damped, V)
         return np.linalg.solve(G_damped, left.T).T.ravel()
     damping = check_positive(damping, "damping", allow_zero=True)

@@ -35,6 +35,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "cg_solve",
     "cholesky_solve",
+    "scaled_norm",
     "woodbury_solve",
 ]
 
@@ -67,6 +68,19 @@ class CGResult:
     residual_norm: float
     success: bool
     message: str
+
+
+def scaled_norm(v: np.ndarray) -> float:
+    """Euclidean norm of ``v`` that neither underflows nor overflows.
+
+    ``np.linalg.norm`` squares the entries, so a vector with entries near 1e-200
+    has norm 0 and one near 1e200 has norm inf; dividing by the largest entry first
+    keeps the squares in range.
+    """
+    largest = float(np.max(np.abs(v))) if v.size else 0.0
+    if largest == 0.0 or not math.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(v / largest))
 
 
 def _check_rhs(b) -> np.ndarray:

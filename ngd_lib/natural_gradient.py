@@ -622,10 +622,11 @@ def natural_gradient_descent(
         if not ok:
             if adaptive and lam < high:
                 t += 1
-                lam = min(lam * _LM_FACTOR, high)
+                # the row records the damping of the failed solve, then it is raised
                 record(x=theta.copy(), fun=value, grad_norm=grad_norm, damping=lam,
                        step_size=0.0, cg_iterations=cg_nit, rho=-math.inf,
                        accepted=False)
+                lam = min(lam * _LM_FACTOR, high)
                 continue
             message = (
                 f"failed at step {t + 1}: the natural-gradient solve failed "

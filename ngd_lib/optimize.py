@@ -21,6 +21,7 @@ from ._validation import (
     check_positive,
     check_positive_definite,
 )
+from .linalg import scaled_norm
 from .result import History, OptimizeResult
 
 __all__ = [
@@ -300,8 +301,16 @@ def steepest_descent_step(g, A, eps) -> tuple[np.ndarray, float]:
     lower = np.linalg.cholesky(A)
     half = np.linalg.solve(lower, g)  # L⁻¹g, so gᵀA⁻¹g = ‖L⁻¹g‖²
     direction = np.linalg.solve(lower.T, half)  # A⁻¹g
-    lam = math.sqrt(float(half @ half) / (2.0 * eps**2))
-    return -direction / lam, lam
+    # sqrt(gᵀA⁻¹g) as a norm: squaring a tiny g would underflow to 0
+    root = scaled_norm(half)
+    if not (root > 0 and math.isfinite(root)) or not np.all(np.isfinite(direction)):
+        raise ValueError(
+            f"g^T A^-1 g = {root:.3g}^2 cannot be computed in floating point for g of "
+            f"norm {np.linalg.norm(g):.3g} and this A; rescale g or A."
+        )
+    lam = root / (math.sqrt(2.0) * eps)
+    delta = -(math.sqrt(2.0) * eps / root) * direction
+    return delta, lam
 
 
 def ellipse_points(A, eps, *, num: int = 721) -> np.ndarray:

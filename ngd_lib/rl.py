@@ -59,6 +59,7 @@ from ._validation import (
     check_positive,
     check_positive_definite,
 )
+from .linalg import scaled_norm
 from .result import History, OptimizeResult
 
 __all__ = [
@@ -939,13 +940,19 @@ def kl_step_size(grad, fisher, eps) -> float:
             f"{g.shape}; got shape {F.shape}."
         )
     eps = check_positive(eps, "eps")
-    quad = float(g @ np.linalg.solve(F, g))
-    if quad <= 0:
+    if not np.any(g):
         raise ValueError(
             "grad is the zero vector, so no step size reaches the KL radius; the "
             "policy is at a stationary point."
         )
-    return math.sqrt(2 * eps / quad)
+    # sqrt(g^T F^-1 g) = ||L^-1 g|| with F = L L^T, as a norm so it cannot underflow
+    root = scaled_norm(np.linalg.solve(np.linalg.cholesky(F), g))
+    if not (root > 0 and math.isfinite(root)):
+        raise ValueError(
+            f"g^T F^-1 g cannot be computed in floating point (sqrt = {root:.3g}); "
+            "rescale grad or fisher."
+        )
+    return math.sqrt(2 * eps) / root
 
 
 # ------------------------------------------------------------- learning paths
@@ -1179,12 +1186,13 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
             print(f"{'natural' if natural else 'vanilla'} {it + 1:4d}/{n_iter}: "
                   f"k = {theta[0]:+.3f}, sigma = {theta[1]:.3f}, "
                   f"(1-gamma)J = {env.expected_return(*theta, normalized=True):.4f}")
-    # the record after the last step (no estimate was made there)
-    xs = xs[: len(funs) + 1]
-    funs.append(env.expected_return(*theta, normalized=True))
-    est.append(np.nan)
-    norms.append(np.nan)
-    used.append(len(funs[:-1]) * n_episodes)
+    # the record after the last accepted step (no estimate was made there); a run
+    # stopped by an unstable step already has one row per iterate
+    if len(funs) < len(xs):
+        funs.append(env.expected_return(*theta, normalized=True))
+        est.append(np.nan)
+        norms.append(np.nan)
+        used.append(len(funs[:-1]) * n_episodes)
     history = History.from_lists(xs, funs, norms, estimated_return=est, episodes=used)
     return OptimizeResult(theta, float(funs[-1]), len(xs) - 1, success, message,
                           history)

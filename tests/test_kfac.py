@@ -122,3 +122,9 @@ def test_kfac_softmax_factors_approximate_the_exact_fisher_block(rng):
 def test_kfac_validation(call, error, match):
     with pytest.raises(error, match=match):
         call(KroneckerFactors(np.eye(2), np.eye(2)))
+
+
+def test_kfac_solve_factored_refuses_an_indefinite_damped_factor():
+    factors = KroneckerFactors(np.diag([3.0, -1.0]), np.array([[1.0]]))
+    with pytest.raises(ValueError, match="damped factor A .* positive definite"):
+        kfac_solve(factors, np.ones(2), damping=0.04)

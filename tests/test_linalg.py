@@ -265,3 +265,12 @@ def test_woodbury_solve_property_matches_dense_solve(n, d, damping, seed):
 def test_woodbury_solve_validation(G, b, damping, error, match):
     with pytest.raises(error, match=match):
         woodbury_solve(G, b, damping=damping)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1.0, 1e200])
+def test_scaled_norm_neither_underflows_nor_overflows(scale):
+    from ngd_lib.linalg import scaled_norm
+
+    v = scale * np.array([3.0, 4.0])
+    assert scaled_norm(v) == pytest.approx(5.0 * scale, rel=1e-15)
+    assert scaled_norm(np.zeros(3)) == 0.0

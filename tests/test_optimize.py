@@ -490,3 +490,17 @@ def test_iterations_to_tolerance_rejects_bad_input():
         iterations_to_tolerance(0.5, initial_error=1.0, tol=0.0)
     with pytest.raises(ValueError, match="initial_error must be finite and >= 0"):
         iterations_to_tolerance(0.5, initial_error=-1.0, tol=0.1)
+
+
+def test_steepest_step_handles_a_tiny_gradient_without_underflow():
+    A = np.diag([2.0, 1.0])
+    delta, lam = ngd.steepest_descent_step(np.array([1e-200, 0.0]), A, 0.5)
+    assert np.all(np.isfinite(delta)) and np.isfinite(lam) and lam > 0
+    np.testing.assert_allclose(0.5 * delta @ A @ delta, 0.25, rtol=1e-12)
+    assert delta[0] < 0
+
+
+def test_a_small_non_symmetric_matrix_is_rejected():
+    A = 1e-11 * np.array([[1.0, 5.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="A must be symmetric"):
+        ngd.steepest_descent_step(np.array([1.0, 0.0]), A, 1.0)

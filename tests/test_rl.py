@@ -574,3 +574,23 @@ def test_effective_horizon_bounds_the_truncation():
         RECITATION.effective_horizon(-0.5, tol=0.0)
     with pytest.raises(ValueError, match="unstable"):
         RECITATION.effective_horizon(0.5)
+
+
+def test_train_policy_gradient_history_has_one_row_per_iterate_after_a_failure():
+    res = rl.train_policy_gradient(RECITATION, [-0.1, 0.9], natural=False, step=1e6,
+                                   n_iter=5, n_episodes=20, horizon=20, rng=0)
+    assert not res.success
+    h = res.history
+    for name, values in [("x", h.x), ("fun", h.fun), ("grad_norm", h.grad_norm),
+                         ("estimated_return", h.estimated_return),
+                         ("episodes", h.episodes)]:
+        assert len(values) == res.nit + 1, name
+
+
+def test_kl_step_size_handles_a_tiny_gradient_without_underflow():
+    F = np.diag([4.0, 1.0])
+    g = np.array([1e-200, 0.0])
+    alpha = rl.kl_step_size(g, F, 0.01)
+    d = alpha * np.linalg.solve(F, g)
+    assert np.isfinite(alpha)
+    np.testing.assert_allclose(np.sqrt(0.5 * d @ F @ d), np.sqrt(0.01), rtol=1e-12)
