@@ -472,7 +472,25 @@ def expectation(family: Family, expr, *, timeout: float | None = DEFAULT_TIMEOUT
     expr = _as_expr(expr, "expr")
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"E[{expr}] under {family.name}"):
+        _require_normalised(family)
         return _expectation(family, expr, ())
+
+
+@functools.lru_cache(maxsize=256)
+def _require_normalised(family: Family) -> None:
+    """Raise unless the density sums or integrates to 1 for every parameter value.
+
+    An unnormalised ``log_pdf`` would still give closed forms, but wrong ones (its
+    score is off by the gradient of the log normaliser), so they are refused.
+    """
+    total = _expectation(family, sp.Integer(1), ())
+    if sp.simplify(total - 1) != 0:
+        kind = "sum" if family.is_discrete else "integral"
+        raise ValueError(
+            f"the density of {family.name} is not normalised: its {kind} over the "
+            f"support is {total}, not 1, so its Fisher matrix and KL would be wrong. "
+            f"Subtract log({total}) from log_pdf."
+        )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -628,6 +646,7 @@ def fisher(family: Family, method: str = "score", *,
     check_choice(method, "method", FISHER_METHODS)
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"the Fisher matrix of {family.name}"):
+        _require_normalised(family)
         return _fisher(family, method)
 
 
@@ -723,6 +742,7 @@ def kl(family: Family, theta_p, theta_q, *,
     theta_q = _check_in_domain(_as_theta(theta_q, family, "theta_q"), family, "theta_q")
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"the KL divergence of {family.name}"):
+        _require_normalised(family)
         generic, q_symbols = _generic_kl(family)
         mapping = dict(zip(family.params, theta_p, strict=True))
         mapping.update(zip(q_symbols, theta_q, strict=True))
@@ -801,6 +821,7 @@ def kl_hessian(family: Family, *, timeout: float | None = DEFAULT_TIMEOUT) -> sp
     _check_family(family)
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"the KL Hessian of {family.name}"):
+        _require_normalised(family)
         generic, q_symbols = _generic_kl(family)
         at_theta = dict(zip(q_symbols, family.params, strict=True))
         hess = sp.hessian(generic, q_symbols).subs(at_theta, simultaneous=True)
@@ -856,6 +877,7 @@ def kl_series(family: Family, direction, order: int = 3, *, t: sp.Symbol | None 
         )
     timeout = _check_timeout(timeout)
     with _time_limit(timeout, f"the KL series of {family.name}"):
+        _require_normalised(family)
         generic, q_symbols = _generic_kl(family)
         moved = {
             q: p + t * v

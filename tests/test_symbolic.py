@@ -491,3 +491,17 @@ def test_categorical_validation():
         S.categorical(1)
     with pytest.raises(TypeError, match="k must be an integer"):
         S.categorical(2.5)
+
+
+def test_an_unnormalised_density_is_refused_not_given_a_wrong_fisher():
+    # exp(-theta x) on [0, oo) integrates to 1/theta: without the log(theta) term the
+    # score is off by 1/theta and the "Fisher" would be 2/theta**3, not 1/theta**2.
+    x = sp.Symbol("x", real=True)
+    theta = sp.Symbol("theta", positive=True)
+    family = S.Family(x, (theta,), -theta * x, sp.Interval(0, sp.oo), name="bad")
+    for call in (lambda: S.fisher(family), lambda: S.kl_hessian(family),
+                 lambda: S.expectation(family, x),
+                 lambda: S.kl_series(family, (1,), order=2),
+                 lambda: S.kl(family, (theta,), (2 * theta,))):
+        with pytest.raises(ValueError, match="not normalised.*1/theta"):
+            call()
