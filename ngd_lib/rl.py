@@ -59,7 +59,7 @@ from ._validation import (
     check_positive,
     check_positive_definite,
 )
-from .linalg import scaled_norm
+from .optimize import steepest_descent_step
 from .result import History, OptimizeResult
 
 __all__ = [
@@ -945,14 +945,9 @@ def kl_step_size(grad, fisher, eps) -> float:
             "grad is the zero vector, so no step size reaches the KL radius; the "
             "policy is at a stationary point."
         )
-    # sqrt(g^T F^-1 g) = ||L^-1 g|| with F = L L^T, as a norm so it cannot underflow
-    root = scaled_norm(np.linalg.solve(np.linalg.cholesky(F), g))
-    if not (root > 0 and math.isfinite(root)):
-        raise ValueError(
-            f"g^T F^-1 g cannot be computed in floating point (sqrt = {root:.3g}); "
-            "rescale grad or fisher."
-        )
-    return math.sqrt(2 * eps) / root
+    # chapter 2's steepest step with A = F and radius sqrt(eps) is -(1/lam) F^-1 g
+    _, lam = steepest_descent_step(g, F, math.sqrt(eps))
+    return 1.0 / lam
 
 
 # ------------------------------------------------------------- learning paths
