@@ -16,7 +16,10 @@ Submodules
     symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
     gradients on linear-quadratic control), plotting (figures of the chapters),
     datasets (the data sets the chapters reproduce), vector_fields (gradient
-    fields and flows), kfac (Kronecker-factored Fisher blocks)
+    fields and flows), kfac (Kronecker-factored Fisher blocks), expfam
+    (exponential families: natural and mean parameters, Bregman divergences,
+    natural gradient and mirror descent; chapter 8), online (one-example-at-a-time
+    natural gradient and SGD over many runs; chapter 9)
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ _EXPORTS = {
     "cholesky_solve": "linalg",
     "woodbury_solve": "linalg",
 }
-_SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac")
+_SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac",
+               "expfam", "online")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
