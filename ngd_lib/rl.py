@@ -71,6 +71,7 @@ __all__ = [
     "gradient_field",
     "kl_step_size",
     "natural_gradient_estimate",
+    "newton_ascent_path",
     "policy_gradient_estimate",
     "rollout",
     "rollout_reference",
@@ -272,6 +273,22 @@ class LinearQuadratic:
             1 - self.gamma)
         return grad_k, grad_sigma
 
+    def _hessian(self, k, sigma):
+        # J = -(m0 + gamma b^2 sigma^2/(1-gamma)) P(k) - r sigma^2/(1-gamma); with
+        # D = 1 - gamma c^2: P' = 2(rk + gamma b c P)/D and, differentiating
+        # P D = q + r k^2 twice, P'' = (2r + 4 gamma b c P' + 2 gamma b^2 P)/D.
+        g, b = self.gamma, self.b
+        c = self.a + b * k
+        D = 1 - g * c**2
+        P = (self.q + self.r * k**2) / D
+        dP = 2 * (self.r * k + g * b * c * P) / D
+        d2P = (2 * self.r + 4 * g * b * c * dP + 2 * g * b**2 * P) / D
+        size = self.initial_second_moment + g * b**2 * sigma**2 / (1 - g)
+        h_kk = -size * d2P
+        h_ks = -2 * sigma * g * b**2 * dP / (1 - g)
+        h_ss = -2 * (self.r + g * b**2 * P) / (1 - g)
+        return h_kk, h_ks, h_ss
+
     def _natural(self, k, sigma):
         c, P = self.a + self.b * k, self._P(k)
         w_k = -2 * sigma**2 * (self.r * k + self.gamma * self.b * c * P)
@@ -356,6 +373,57 @@ class LinearQuadratic:
         k, sigma = self._check_policy(k, sigma)
         grad = np.stack(self._gradient(k, sigma), axis=-1)
         return (1 - self.gamma) * grad if normalized else grad
+
+    def return_hessian(self, k, sigma, *, normalized: bool = False) -> np.ndarray:
+        r"""The exact Hessian :math:`\nabla^2_\theta J` of the return.
+
+        From :math:`J = -\bigl(m_0 + \gamma b^2\sigma^2/(1-\gamma)\bigr)P(k)
+        - r\sigma^2/(1-\gamma)`,
+
+        .. math::
+
+            \partial_k^2 J = -\Bigl(m_0 + \frac{\gamma b^2\sigma^2}{1-\gamma}\Bigr)
+                P''(k), \qquad
+            \partial_k\partial_\sigma J = -\frac{2\gamma b^2\sigma P'(k)}{1-\gamma},
+            \qquad
+            \partial_\sigma^2 J = -\frac{2(r + \gamma b^2 P)}{1-\gamma},
+
+        with :math:`P' = 2(rk + \gamma b c P)/D`, :math:`P'' = (2r + 4\gamma b c P'
+        + 2\gamma b^2 P)/D`, :math:`c = a + bk`, :math:`D = 1 - \gamma c^2`
+        (differentiate :math:`P D = q + rk^2` twice). It is not the Fisher matrix:
+        it depends on the reward, the Fisher only on the policy and the states.
+
+        Parameters
+        ----------
+        k, sigma : float or array_like
+            Broadcast against each other.
+        normalized : bool, keyword-only
+            The Hessian of :math:`(1-\gamma)J` instead.
+
+        Returns
+        -------
+        ndarray, shape (..., 2, 2)
+            Symmetric; ``[..., 0, 0]`` is :math:`\partial_k^2 J`.
+
+        Raises
+        ------
+        ValueError
+            If ``sigma <= 0`` or the closed loop is unstable.
+
+        Examples
+        --------
+        >>> env = LinearQuadratic()
+        >>> H = env.return_hessian(-0.5, 0.5)
+        >>> bool(np.all(np.linalg.eigvalsh(H) < 0))
+        True
+        """
+        k, sigma = self._check_policy(k, sigma)
+        h_kk, h_ks, h_ss = self._hessian(k, sigma)
+        H = np.empty(k.shape + (2, 2))
+        H[..., 0, 0] = h_kk
+        H[..., 0, 1] = H[..., 1, 0] = h_ks
+        H[..., 1, 1] = h_ss
+        return (1 - self.gamma) * H if normalized else H
 
     def fisher(self, k, sigma, *, normalized: bool = False) -> np.ndarray:
         r"""The Fisher matrix :math:`\sum_t\gamma^t\mathbb E[\nabla\log\pi
@@ -889,21 +957,23 @@ def _subset(ro: Rollout, idx: np.ndarray) -> Rollout:
 
 
 # ---------------------------------------------------------------- step sizes
-def kl_step_size(grad, fisher, eps) -> float:
+def kl_step_size(grad, fisher, max_kl) -> float:
     r"""The step size :math:`\alpha` that puts the natural step on a KL sphere.
 
     The step :math:`\Delta = \alpha F^{-1}g` has
-    :math:`\mathrm{KL} \approx \tfrac12\Delta^\top F\Delta = \epsilon` for
+    :math:`\mathrm{KL} \approx \tfrac12\Delta^\top F\Delta = \epsilon^2` (the KL
+    budget ``max_kl``) for
 
     .. math::
 
-        \alpha = \sqrt{\frac{2\epsilon}{g^\top F^{-1} g}}.
+        \alpha = \sqrt{\frac{2\epsilon^2}{g^\top F^{-1} g}}.
 
     (Lecture transcriptions often write :math:`g^\top F g` in the denominator; that
     does not satisfy the constraint.) This is TRPO's step (Schulman et al. 2015,
     App. C, :math:`\beta = \sqrt{2\delta/(s^\top A s)}` with :math:`s = F^{-1}g`), and
     chapter 2's steepest step under :math:`\tfrac12\delta^\top F\delta = \epsilon^2`
-    with :math:`\epsilon^2` = the KL radius here.
+    with radius :math:`\epsilon = \sqrt{\text{max\_kl}}` (TRPO's :math:`\delta` is
+    :math:`\epsilon^2`).
 
     Parameters
     ----------
@@ -911,8 +981,8 @@ def kl_step_size(grad, fisher, eps) -> float:
         Non-zero.
     fisher : array_like, shape (d, d)
         Symmetric positive definite.
-    eps : float
-        The KL radius, ``> 0``.
+    max_kl : float
+        The KL budget :math:`\epsilon^2`, ``> 0``.
 
     Returns
     -------
@@ -922,7 +992,7 @@ def kl_step_size(grad, fisher, eps) -> float:
     ------
     ValueError
         If ``grad`` is zero or of the wrong shape, ``fisher`` is not SPD or
-        ``eps <= 0``.
+        ``max_kl <= 0``.
 
     Examples
     --------
@@ -939,14 +1009,14 @@ def kl_step_size(grad, fisher, eps) -> float:
             f"fisher must be {g.shape[0]} x {g.shape[0]} to match grad of shape "
             f"{g.shape}; got shape {F.shape}."
         )
-    eps = check_positive(eps, "eps")
+    max_kl = check_positive(max_kl, "max_kl")
     if not np.any(g):
         raise ValueError(
-            "grad is the zero vector, so no step size reaches the KL radius; the "
+            "grad is the zero vector, so no step size reaches the KL budget; the "
             "policy is at a stationary point."
         )
-    # chapter 2's steepest step with A = F and radius sqrt(eps) is -(1/lam) F^-1 g
-    _, lam = steepest_descent_step(g, F, math.sqrt(eps))
+    # chapter 2's steepest step with A = F and radius sqrt(max_kl) is -(1/lam) F^-1 g
+    _, lam = steepest_descent_step(g, F, math.sqrt(max_kl))
     return 1.0 / lam
 
 
@@ -1033,7 +1103,6 @@ def gradient_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
     stop_sigma = check_positive(stop_sigma, "stop_sigma")
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     env._check_policy(theta[0], theta[1])
-
     scale = 1 - env.gamma
 
     def direction(th):  # plain float arithmetic: this loop can run thousands of steps
@@ -1041,15 +1110,91 @@ def gradient_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
             return np.array(env._natural(float(th[0]), float(th[1])))
         return scale * np.array(env._gradient(float(th[0]), float(th[1])))
 
+    return _ascent_path(env, theta, direction, step, stop_sigma, max_iter)
+
+
+def newton_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
+                       stop_sigma: float = 0.1,
+                       max_iter: int = 10_000) -> OptimizeResult:
+    r"""Follow the exact Newton direction of the return with a fixed step.
+
+    The step is :math:`\theta \leftarrow \theta - \alpha\,(\nabla^2 J)^{-1}\nabla J`
+    (the same for :math:`J` and for :math:`(1-\gamma)J`), an ascent direction
+    wherever :math:`\nabla^2 J` (:meth:`LinearQuadratic.return_hessian`) is negative
+    definite. It is the baseline that uses the curvature of the *objective* where
+    the natural gradient uses the Fisher matrix of the *policy*. The run stops when
+    :math:`\sigma <` ``stop_sigma``, as :func:`gradient_ascent_path` does.
+
+    Parameters
+    ----------
+    env : LinearQuadratic
+    theta0 : array_like, shape (2,)
+        The start :math:`(k_0, \sigma_0)`, stable, with :math:`\sigma_0 > 0`.
+    step : float, keyword-only
+        :math:`\alpha > 0` (``1`` is the full Newton step).
+    stop_sigma : float, keyword-only
+        ``> 0``.
+    max_iter : int, keyword-only
+
+    Returns
+    -------
+    OptimizeResult
+        As :func:`gradient_ascent_path`; ``success`` is also False (with a message)
+        when the Hessian stops being negative definite, where Newton's direction is
+        no longer an ascent direction.
+
+    Raises
+    ------
+    ValueError
+        If ``theta0`` is not a stable :math:`(k, \sigma)` with :math:`\sigma > 0`,
+        or a step option is not positive.
+
+    Examples
+    --------
+    >>> env = LinearQuadratic(q=0.5, r=0.05, gamma=0.95, s0_mean=0.3, s0_var=1e-4)
+    >>> res = newton_ascent_path(env, (-0.1, 0.9))
+    >>> res.success, res.nit
+    (True, 20)
+    """
+    theta = _check_theta(theta0)
+    step = check_positive(step, "step")
+    stop_sigma = check_positive(stop_sigma, "stop_sigma")
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    env._check_policy(theta[0], theta[1])
+
+    def direction(th):
+        k, sigma = float(th[0]), float(th[1])
+        g_k, g_s = env._gradient(k, sigma)
+        h_kk, h_ks, h_ss = env._hessian(k, sigma)
+        det = h_kk * h_ss - h_ks * h_ks
+        if not (h_kk < 0 and det > 0):
+            return None  # not negative definite: no Newton ascent direction
+        # -H^{-1} g for the 2 x 2 symmetric H
+        return -np.array([h_ss * g_k - h_ks * g_s, h_kk * g_s - h_ks * g_k]) / det
+
+    return _ascent_path(env, theta, direction, step, stop_sigma, max_iter)
+
+
+def _ascent_path(env, theta, direction, step, stop_sigma, max_iter) -> OptimizeResult:
+    """The fixed-step loop shared by the vanilla, natural and Newton paths."""
+    scale = 1 - env.gamma
+
     def normalized_return(th):
         return scale * env._return(float(th[0]), float(th[1]))
 
+    def no_direction(nit):
+        return (f"at step {nit} the Hessian of J is not negative definite, so "
+                "Newton's direction is not an ascent direction; stopped there.")
+
     xs, funs, norms = [theta.copy()], [normalized_return(theta)], []
     d = direction(theta)
-    norms.append(float(np.linalg.norm(d)))
+    norms.append(float("nan") if d is None else float(np.linalg.norm(d)))
     success, message = theta[1] < stop_sigma, ""
     nit = 0
     while not success and nit < max_iter:
+        if d is None:
+            message = no_direction(nit)
+            break
         new = theta + step * d
         if not env.gamma * (env.a + env.b * new[0]) ** 2 < 1:
             lo, hi = env.stable_gains()
@@ -1068,7 +1213,7 @@ def gradient_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
             norms.append(float("nan"))
             break
         d = direction(theta)
-        norms.append(float(np.linalg.norm(d)))
+        norms.append(float("nan") if d is None else float(np.linalg.norm(d)))
     if success:
         message = (f"sigma = {theta[1]:.3g} < stop_sigma = {stop_sigma:g} after "
                    f"{nit} steps.")
@@ -1089,8 +1234,9 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
     gradient of the normalised return with GPOMDP and a baseline
     (:func:`policy_gradient_estimate`, times :math:`1-\gamma`) and, for the natural
     version, solves with the estimated normalised Fisher plus ``damping``. The step is
-    either a fixed ``step`` or, with ``kl_radius`` :math:`\epsilon`, the one that makes
-    :math:`\tfrac12\Delta^\top\hat F\Delta = \epsilon` with :math:`\hat F` the
+    either a fixed ``step`` or, with the KL budget ``kl_radius`` :math:`= \epsilon^2`,
+    the one that makes
+    :math:`\tfrac12\Delta^\top\hat F\Delta = \epsilon^2` with :math:`\hat F` the
     estimated *normalised* Fisher (plus damping): the mean KL divergence per state
     under the normalised discounted state distribution, as in TRPO
     (:func:`kl_step_size`; the vanilla direction is scaled to the same radius).
@@ -1106,7 +1252,8 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
         rollout budget is ``n_iter * n_episodes`` episodes.
     step : float, optional, keyword-only
     kl_radius : float, optional, keyword-only
-        Exactly one of ``step`` and ``kl_radius`` must be given.
+        The KL budget :math:`\epsilon^2` per iteration. Exactly one of ``step`` and
+        ``kl_radius`` must be given.
     damping : float, keyword-only
         Added to the estimated normalised Fisher before solving (natural only).
     sigma_min : float, keyword-only

@@ -209,6 +209,52 @@ def test_fisher_is_the_hessian_of_the_discounted_kl(env):
     assert kl(0.0, 0.0) == 0.0
 
 
+@settings(max_examples=40, deadline=None)
+@given(env=st.sampled_from(ENVS), frac=st.floats(0.05, 0.95),
+       sigma=st.floats(0.05, 1.5))
+def test_return_hessian_matches_finite_differences_of_the_gradient(env, frac, sigma):
+    k, sigma = stable_point(env, frac, sigma)
+    h = 1e-5
+    G = env.policy_gradient
+    fd = np.column_stack([(G(k + h, sigma) - G(k - h, sigma)) / (2 * h),
+                          (G(k, sigma + h) - G(k, sigma - h)) / (2 * h)])
+    H = env.return_hessian(k, sigma)
+    scale = np.abs(H).max()
+    np.testing.assert_allclose(H, fd, rtol=FD_RTOL, atol=FD_RTOL * scale)
+    np.testing.assert_array_equal(H, H.swapaxes(-1, -2))
+    np.testing.assert_allclose(env.return_hessian(k, sigma, normalized=True),
+                               (1 - env.gamma) * H, rtol=1e-14)
+
+
+def test_return_hessian_matches_second_differences_of_the_return():
+    # an independent twin: second differences of expected_return itself
+    k, sigma, h = -0.4, 0.5, 1e-4
+    J = PETERS.expected_return
+    fd = np.empty((2, 2))
+    fd[0, 0] = (J(k + h, sigma) - 2 * J(k, sigma) + J(k - h, sigma)) / h**2
+    fd[1, 1] = (J(k, sigma + h) - 2 * J(k, sigma) + J(k, sigma - h)) / h**2
+    fd[0, 1] = fd[1, 0] = (J(k + h, sigma + h) - J(k + h, sigma - h)
+                           - J(k - h, sigma + h) + J(k - h, sigma - h)) / (4 * h * h)
+    np.testing.assert_allclose(PETERS.return_hessian(k, sigma), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("env", [RECITATION, PETERS])
+def test_return_hessian_is_negative_definite_on_peters_grid(env):
+    K, S = np.meshgrid(np.linspace(-2, 0, 11), np.linspace(0.1, 1, 10))
+    H = env.return_hessian(K, S)
+    assert H.shape == (10, 11, 2, 2)
+    assert np.all(np.linalg.eigvalsh(H) < 0)
+    # and it is not the Fisher matrix (nor minus it)
+    assert not np.allclose(-H, env.fisher(K, S), rtol=0.1)
+
+
+def test_return_hessian_validates():
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        PETERS.return_hessian(-0.5, 0.0)
+    with pytest.raises(ValueError, match="unstable at k = 1"):
+        PETERS.return_hessian(1.0, 0.5)
+
+
 def test_discounted_kl_rejects_nonpositive_new_sigma():
     with pytest.raises(ValueError, match="sigma_new must be > 0"):
         RECITATION.discounted_kl(-0.5, 0.5, -0.5, 0.0)
@@ -433,36 +479,36 @@ def test_kl_step_size_puts_the_natural_step_on_the_kl_sphere(rng):
     A = rng.standard_normal((3, 3))
     F = A @ A.T + 0.5 * np.eye(3)
     g = rng.standard_normal(3)
-    for eps in (1e-3, 0.01, 0.5):
-        alpha = rl.kl_step_size(g, F, eps)
+    for max_kl in (1e-3, 0.01, 0.5):
+        alpha = rl.kl_step_size(g, F, max_kl=max_kl)
         delta = alpha * np.linalg.solve(F, g)
-        assert 0.5 * delta @ F @ delta == pytest.approx(eps, rel=1e-12)
-    # the transcription pitfall sqrt(2 eps / g^T F g) misses the sphere
+        assert 0.5 * delta @ F @ delta == pytest.approx(max_kl, rel=1e-12)
+    # the transcription pitfall sqrt(2 max_kl / g^T F g) misses the sphere
     wrong = math.sqrt(2 * 0.01 / (g @ F @ g)) * np.linalg.solve(F, g)
     assert abs(0.5 * wrong @ F @ wrong - 0.01) > 1e-4
 
 
 def test_kl_step_size_approximates_the_exact_policy_kl():
-    k, sigma, eps = -0.1, 0.9, 1e-4
+    k, sigma, max_kl = -0.1, 0.9, 1e-4
     g, F = PETERS.policy_gradient(k, sigma), PETERS.fisher(k, sigma)
-    dk, ds = rl.kl_step_size(g, F, eps) * np.linalg.solve(F, g)
-    assert PETERS.discounted_kl(k, sigma, k + dk, sigma + ds) == pytest.approx(eps,
-                                                                               rel=0.02)
+    dk, ds = rl.kl_step_size(g, F, max_kl) * np.linalg.solve(F, g)
+    exact = PETERS.discounted_kl(k, sigma, k + dk, sigma + ds)
+    assert exact == pytest.approx(max_kl, rel=0.02)
 
 
 @pytest.mark.parametrize(
-    ("g", "F", "eps", "match"),
+    ("g", "F", "max_kl", "match"),
     [
         ([0.0, 0.0], np.eye(2), 0.1, "grad is the zero vector"),
         ([1.0, 0.0], np.eye(3), 0.1, "fisher must be 2 x 2"),
-        ([1.0, 0.0], np.eye(2), 0.0, "eps must be finite and > 0"),
+        ([1.0, 0.0], np.eye(2), 0.0, "max_kl must be finite and > 0"),
         ([1.0, 0.0], -np.eye(2), 0.1, "fisher must be positive definite"),
         ([[1.0, 0.0]], np.eye(2), 0.1, "grad must be a 1-D vector"),
     ],
 )
-def test_kl_step_size_validates(g, F, eps, match):
+def test_kl_step_size_validates(g, F, max_kl, match):
     with pytest.raises(ValueError, match=match):
-        rl.kl_step_size(g, F, eps)
+        rl.kl_step_size(g, F, max_kl)
 
 
 # -------------------------------------------------------------- learning paths
@@ -480,6 +526,54 @@ def test_peters_paths_vanilla_stops_far_natural_ends_near_k_star():
     assert natural.history.fun[0] == pytest.approx(
         PETERS.expected_return(-0.1, 0.9, normalized=True))
     assert natural.history.x.shape == (natural.nit + 1, 2)
+
+
+def test_newton_ascent_path_takes_newton_steps_and_stops_like_the_others():
+    res = rl.newton_ascent_path(PETERS, [-0.1, 0.9], step=0.025)
+    assert res.success and res.x[1] < 0.1 <= res.history.x[-2, 1]
+    # every step is step * (-H^{-1} grad J) at the previous iterate, an ascent step
+    for before, after in zip(res.history.x[:-1], res.history.x[1:], strict=True):
+        g = PETERS.policy_gradient(*before)
+        newton = -np.linalg.solve(PETERS.return_hessian(*before), g)
+        np.testing.assert_allclose(after - before, 0.025 * newton, rtol=1e-10)
+        assert g @ newton > 0
+    np.testing.assert_allclose(res.history.fun,
+                               PETERS.expected_return(*res.history.x.T,
+                                                      normalized=True))
+    # the return rises along the path, yet the gain ends far from k*
+    assert np.all(np.diff(res.history.fun) > 0)
+    assert abs(res.x[0] - PETERS.optimal_gain()) > 0.5
+
+
+def test_newton_ascent_path_reports_failures_as_results(monkeypatch):
+    full = rl.newton_ascent_path(PETERS, [-0.1, 0.9], step=1.0)
+    assert not full.success and "lower the step size" in full.message
+    assert full.nit == 0 and PETERS.is_stable(full.x[0])
+    short = rl.newton_ascent_path(PETERS, [-0.1, 0.9], max_iter=3)
+    assert not short.success and short.nit == 3 and "max_iter = 3" in short.message
+
+    def indefinite(self, k, sigma):
+        return -1.0, 2.0, -1.0  # det < 0
+
+    monkeypatch.setattr(rl.LinearQuadratic, "_hessian", indefinite)
+    stuck = rl.newton_ascent_path(PETERS, [-0.1, 0.9])
+    assert not stuck.success and stuck.nit == 0
+    assert "not negative definite" in stuck.message
+    np.testing.assert_array_equal(stuck.x, [-0.1, 0.9])
+
+
+@pytest.mark.parametrize(
+    ("theta0", "kwargs", "match"),
+    [
+        ([-0.1, 0.9, 0.0], {}, "theta0 must be"),
+        ([-0.1, 0.9], {"step": 0.0}, "step must be finite and > 0"),
+        ([1.0, 0.9], {}, "unstable at k = 1"),
+        ([-0.1, 0.0], {}, "sigma must be > 0"),
+    ],
+)
+def test_newton_ascent_path_validates(theta0, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rl.newton_ascent_path(RECITATION, theta0, **kwargs)
 
 
 def test_recitation_natural_path_ends_near_k_star():
