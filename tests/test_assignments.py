@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = release.available_assignments()
 BOOK_PAGE = ROOT / "book" / "assignments.md"
-SHORT_LIMIT = 3  # seconds per cell for the deliberately broken submission
+SHORT_LIMIT = 5  # seconds per cell for the deliberately broken submission
 MARKERS = (
     "BEGIN SOLUTION",
     "END SOLUTION",
@@ -60,7 +60,7 @@ def released(tmp_path_factory) -> Path:
 
 
 def solutions_notebook(released: Path, name: str) -> Path:
-    return released / name / "autograder" / f"{name}.ipynb"
+    return release.solutions_path(released, name)
 
 
 def student_notebook(released: Path, name: str) -> Path:
@@ -117,7 +117,7 @@ def graded(released, tmp_path_factory) -> dict[str, dict]:
             student_notebook(released, name).read_bytes()
         )
         out = folder.parent / f"grades-{name}" / f"{name}.csv"
-        proc = run_grade_cli(name, folder, out, released)
+        proc = run_grade_cli(name, folder, out, released, "--jobs", "2")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         rows = read_csv(out)
         results[name] = {
@@ -194,18 +194,14 @@ def _sentences(text: str) -> list[str]:
 
 
 def hidden_test_sources(zip_file: Path) -> list[str]:
-    """The hidden test functions of an autograder zip, as otter wrote them."""
+    """The hidden tests' functions in an autograder zip (``ngd/hidden/<q>.py``)."""
     sources = []
     with zipfile.ZipFile(zip_file) as zf:
         for member in zf.namelist():
-            if member.startswith("tests/") and member.endswith(".py"):
+            if member.startswith("ngd/hidden/") and member.endswith(".py"):
                 text = zf.read(member).decode()
-                for block in re.split(r"\n(?=@test_case)", text):
-                    if (
-                        block.startswith("@test_case")
-                        and "hidden=True" in block.split("\n")[0]
-                    ):
-                        sources.append(block)
+                sources += [b for b in re.split(r"\n(?=def )", text)
+                            if b.startswith("def ")]
     return sources
 
 
@@ -220,7 +216,7 @@ def secret_lines(
     """
     secret, visible = master_secrets(name)
     for block in hidden_test_sources(zip_file):
-        secret |= {line.strip() for line in block.splitlines()[1:]}  # minus decorator
+        secret |= {line.strip() for line in block.splitlines()[1:]}  # minus the def
     nb = nbformat.read(student, as_version=4)
     public = "\n".join(nb.metadata["otter"]["tests"].values())
     seen = "\n".join(visible) + "\n" + public
@@ -333,13 +329,23 @@ def test_master_tests_are_asserts_with_no_numpy_reprs(name, released):
             assert not NUMPY_REPR.search(outputs), outputs
             tree = ast.parse(_source(cell))
             assert isinstance(tree.body[0], ast.FunctionDef)
-            assert any(isinstance(node, ast.Assert) for node in ast.walk(tree.body[0]))
+            if _source(cell).startswith("# HIDDEN"):
+                # probe_<t> in the kernel, check_<t> (which asserts) in the grader
+                test = release.split_hidden_cell(_source(cell), "q", name)
+                check = next(n for n in tree.body if getattr(n, "name", "") ==
+                             test["check"])
+                assert any(isinstance(node, ast.Assert) for node in ast.walk(check))
+                assert "check_" not in test["probe_source"]
+            else:
+                assert any(isinstance(node, ast.Assert)
+                           for node in ast.walk(tree.body[0]))
     with zipfile.ZipFile(release.zip_path(released, name)) as zf:
         for member in zf.namelist():
             if member.startswith("tests/"):
                 text = zf.read(member).decode()
                 assert "OK_FORMAT = False" in text
                 assert not re.search(r"np\.(True_|False_)", text), member
+                assert "hidden=True" not in text, "hidden tests never go to otter"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -372,6 +378,20 @@ def test_release_layout_and_plugin_inside_the_zip(name, released):
         {f"{plugin.__name__}.CellTimeLimitPlugin": {"seconds": 60}}
     ]
     assert config["assignment_name"] == name
+    # The solutions live apart from everything a grading machine gets.
+    assert not list((folder / "autograder").glob("*.ipynb"))
+    assert solutions_notebook(released, name).is_file()
+    with zipfile.ZipFile(zip_file) as zf:
+        names = set(zf.namelist())
+        run_autograder = zf.read("run_autograder").decode()
+        tests = json.loads(zf.read("ngd/hidden.json"))["tests"]
+    assert {f"ngd_grading/{f}" for f in release.RUNTIME_FILES} <= names
+    assert "ngd_grading/gradescope.py" in run_autograder
+    assert not [n for n in names if n.endswith(".ipynb")]
+    points = {q["name"]: q["points"] for q in manifest(released, name)["questions"]}
+    for question in {t["question"] for t in tests}:
+        share = sum(t["points"] for t in tests if t["question"] == question)
+        assert share == pytest.approx(points[question])
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -429,6 +449,7 @@ def test_built_book_has_no_solutions_or_hidden_tests(built_book, released):
 def test_solutions_score_full_marks_on_their_autograder(name, graded, released):
     row = graded[name]["rows"]["solutions.ipynb"]
     assert row["error"] == ""
+    assert row["flags"] == "", "an honest notebook raises no flag"
     for q in auto_questions(released, name):
         assert float(row[q["name"]]) == q["points"], (q, row)
     possible = manifest(released, name)["autograded_points"]
@@ -452,11 +473,11 @@ def test_grade_csv_columns(graded, released):
     for name in ASSIGNMENTS:
         m = manifest(released, name)
         expected = (
-            ["submission"]
+            ["student", "submission", "sha256"]
             + [q["name"] for q in m["questions"] if not q["manual"]]
             + ["total", "possible"]
             + [f"{q['name']}_manual" for q in m["questions"] if q["manual"]]
-            + ["error"]
+            + ["flags", "error", "seconds"]
         )
         assert graded[name]["columns"] == expected
         assert sorted(graded[name]["rows"]) == ["blank.ipynb", "solutions.ipynb"]

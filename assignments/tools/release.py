@@ -10,7 +10,7 @@ notebook with solutions and hidden tests) this runs ``otter assign`` and writes:
 
     <out>/<name>/student/<name>.ipynb              student release (public tests only)
     <out>/<name>/autograder/<name>-autograder.zip  autograder (hidden tests, plugin)
-    <out>/<name>/autograder/<name>.ipynb           solutions notebook (instructors only)
+    <out>/<name>/solutions/<name>.ipynb            solutions notebook (instructors only)
     <out>/<name>/manifest.json                     questions, points, manual or not
 
 The zip also holds the per-cell time limit plugin (``otter_cell_time_limit.py``, at the
@@ -19,11 +19,46 @@ default ``otter assign`` grades the solutions notebook against its own autograde
 fails unless it scores full marks; ``--no-run-tests`` skips that check. Before it
 finishes, the script scans the student release for solution and test markers and fails
 if it finds one.
+
+The solutions notebook is moved out of ``autograder/`` to
+``<out>/<name>/solutions/<name>.ipynb``: nothing that is handed to a grading machine
+sits next to it.
+
+Writing hidden tests that survive a hostile kernel
+--------------------------------------------------
+Grading never runs a hidden test inside the student's kernel: the kernel only
+*produces answers*, and the grader *checks* them in a process the student's code never
+touched (``ngd_grading/checker.py``). So this script removes every ``# HIDDEN`` cell
+from the copy of the master that ``otter assign`` sees (otter's ``tests/`` in the zip
+hold the public tests only, and a plain ``otter run`` grades nothing hidden) and ships
+the hidden cells in the zip as ``ngd/hidden/<question>.py`` plus an index
+``ngd/hidden.json``. A hidden test cell holds only function definitions:
+
+* ``probe_<t>(<answer names>)`` runs in the student's kernel. Its parameters are the
+  names of the student's answers (looked up in the kernel's globals); it calls them on
+  fixed inputs and returns plain data: None, bool, int, float, str, list, tuple, dict
+  with str keys, ``np.ndarray`` (exactly that class, numeric dtype), numpy scalars and
+  SymPy expressions. An answer that should raise is caught in the probe
+  (``except ValueError: return True``); any other exception scores 0.
+* ``check_<t>(answer)`` runs in the grader on the decoded data and asserts. Expected
+  values, reference implementations and tolerances live only here: every function of
+  the cell *except* the ``check_*`` ones is sent to the kernel, and the kernel can read
+  whatever it is sent. Inputs may be built by a shared helper (``inputs_<t>()``), which
+  the check calls again: never trust inputs echoed back by the probe.
+* Decoding rebuilds arrays as fresh ``np.ndarray`` and SymPy answers from ``srepr``
+  with built-in SymPy classes only; anything else (a subclass, an object with a lying
+  ``__eq__``) arrives as an ``Opaque`` value that fails every check. Test types
+  explicitly in the check (``isinstance(a, np.ndarray)``,
+  ``isinstance(a, (float, np.floating))``, ``isinstance(e, sp.Expr)``).
+* Each hidden test is worth an equal share of its question's points. Public tests are
+  feedback for students and are not graded (they run in the kernel). Seed every
+  random generator; keep a probe and its check to a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -43,6 +78,27 @@ ROOT = ASSIGNMENTS.parent
 PLUGIN_FILE = ASSIGNMENTS / "plugins" / "otter_cell_time_limit.py"
 MANIFEST_NAME = "manifest.json"
 ZIP_MANIFEST_NAME = "ngd_manifest.json"
+RUNTIME = TOOLS / "ngd_grading"
+RUNTIME_FILES = (
+    "__init__.py",
+    "plain.py",
+    "kernel_export.py",
+    "kernel_launcher.py",
+    "supervisor.py",
+    "checker.py",
+    "gradescope.py",
+)
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope entry point (ngd): the submission runs as an unprivileged user under a
+# supervisor; the hidden checks run afterwards as root, outside the student's reach.
+if [ -n "${NGD_PYTHON:-}" ]; then
+  exec "$NGD_PYTHON" /autograder/source/ngd_grading/gradescope.py
+fi
+export PATH=/root/miniforge3/bin:$PATH
+eval "$(mamba shell hook --shell bash)"
+mamba activate otter-env
+exec python /autograder/source/ngd_grading/gradescope.py
+"""
 
 # Strings that must never reach a student: otter's solution and test markers. (The
 # student notebook does contain "<!-- BEGIN QUESTION -->": otter's PDF-filter comment.)
@@ -161,6 +217,97 @@ def find_leaks(directory: Path) -> list[str]:
     return leaks
 
 
+def _is_hidden_test(cell) -> bool:
+    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return cell.cell_type == "code" and source.lstrip().upper().startswith("# HIDDEN")
+
+
+def split_hidden_cell(source: str, question: str, where: str) -> dict:
+    """The probe and the check of one hidden test cell (see the module docstring)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise ReleaseError(f"{where}: hidden test does not parse: {error}") from None
+    functions = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            raise ReleaseError(
+                f"{where}: a hidden test cell may hold only function definitions; "
+                f"found {type(node).__name__} on line {node.lineno}. Move the code "
+                "into probe_<t> (kernel side) or check_<t> (grader side)."
+            )
+        functions[node.name] = node
+    probes = [n for n in functions if n.startswith("probe_")]
+    checks = [n for n in functions if n.startswith("check_")]
+    if len(probes) != 1 or len(checks) != 1 or probes[0][6:] != checks[0][6:]:
+        raise ReleaseError(
+            f"{where}: a hidden test cell needs exactly one probe_<t> and one "
+            f"check_<t> with the same <t>; found {sorted(functions)}."
+        )
+    probe, check = functions[probes[0]], functions[checks[0]]
+    if len(check.args.args) != 1:
+        raise ReleaseError(f"{where}: {check.name} must take one argument (answer)")
+    if not any(isinstance(n, ast.Assert) for n in ast.walk(check)):
+        raise ReleaseError(f"{where}: {check.name} asserts nothing")
+    kernel_side = "\n\n".join(
+        ast.get_source_segment(source, node, padded=False)
+        for name, node in functions.items()
+        if not name.startswith("check_")
+    )
+    return {
+        "test": f"{question}/{probe.name[6:]}",
+        "question": question,
+        "probe": probe.name,
+        "check": check.name,
+        "names": [a.arg for a in probe.args.args],
+        "probe_source": kernel_side,
+    }
+
+
+def hidden_tests(master: Path) -> tuple[dict[str, list[str]], list[dict]]:
+    """Per question the hidden test cells of a master, and the tests they define."""
+    nb = nbformat.read(master, as_version=4)
+    question, points = None, {}
+    cells: dict[str, list[str]] = {}
+    tests: list[dict] = []
+    for index, cell in enumerate(nb.cells):
+        config = _raw_config(cell, "BEGIN QUESTION")
+        if config is not None:
+            question = str(config["name"])
+            points[question] = config.get("points", 0)
+        elif _raw_config(cell, "END QUESTION") is not None:
+            question = None
+        elif _is_hidden_test(cell):
+            where = f"{master.name} cell {index}"
+            if question is None:
+                raise ReleaseError(f"{where}: hidden test outside a question")
+            source = cell.source
+            source = source if isinstance(source, str) else "".join(source)
+            tests.append(split_hidden_cell(source, question, where))
+            cells.setdefault(question, []).append(source)
+    for question, sources in cells.items():
+        share = points[question] / len(sources)
+        for test in tests:
+            if test["question"] == question:
+                test["points"] = share
+    names = [t["test"] for t in tests]
+    if len(set(names)) != len(names):
+        raise ReleaseError(f"{master.name}: two hidden tests share a name: {names}")
+    return cells, tests
+
+
+def _strip_hidden_tests(notebook: Path) -> None:
+    """Remove the hidden test cells from the staged master that otter assign reads."""
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [cell for cell in nb.cells if not _is_hidden_test(cell)]
+    nbformat.write(nb, notebook)
+
+
+def solutions_path(out: Path, name: str) -> Path:
+    """Where the release puts the solutions notebook of ``name`` (instructors only)."""
+    return out / name / "solutions" / f"{name}.ipynb"
+
+
 def release(
     name: str, out: Path, *, run_tests: bool = True, quiet: bool = False
 ) -> Path:
@@ -181,6 +328,10 @@ def release(
             ),
         )
         shutil.copy(PLUGIN_FILE, stage / PLUGIN_FILE.name)
+        hidden_cells, tests = hidden_tests(master)
+        if not tests:
+            raise ReleaseError(f"{master.name}: no hidden tests")
+        _strip_hidden_tests(stage / master.name)
         cmd = [
             sys.executable,
             "-m",
@@ -222,6 +373,15 @@ def release(
         # At the root too: a containerised run_otter.py has the zip root on sys.path.
         zf.write(PLUGIN_FILE, arcname=PLUGIN_FILE.name)
         zf.writestr(ZIP_MANIFEST_NAME, json.dumps(manifest, indent=2))
+        for question, sources in hidden_cells.items():
+            zf.writestr(f"ngd/hidden/{question}.py", "\n\n\n".join(sources) + "\n")
+        zf.writestr("ngd/hidden.json", json.dumps({"tests": tests}, indent=2))
+        for file in RUNTIME_FILES:
+            zf.write(RUNTIME / file, arcname=f"ngd_grading/{file}")
+    _replace_member(stable_zip, "run_autograder", RUN_AUTOGRADER)
+    solutions = solutions_path(out, name).resolve()
+    solutions.parent.mkdir(parents=True, exist_ok=True)
+    (dest / "autograder" / f"{name}.ipynb").rename(solutions)
     (dest / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     # The student release needs no plugin; otter copies autograder_files only to
     # the autograder folder, but make sure.
@@ -230,6 +390,22 @@ def release(
     if leaks:
         raise ReleaseError(f"the student release of {name} leaks: " + "; ".join(leaks))
     return dest
+
+
+def _replace_member(zip_file: Path, member: str, text: str) -> None:
+    """Rewrite ``zip_file`` with ``member`` replaced by ``text`` (executable)."""
+    tmp = zip_file.with_suffix(".tmp")
+    with (
+        zipfile.ZipFile(zip_file) as src,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            if info.filename != member:
+                dst.writestr(info, src.read(info.filename))
+        info = zipfile.ZipInfo(member)
+        info.external_attr = 0o755 << 16
+        dst.writestr(info, text)
+    tmp.replace(zip_file)
 
 
 def main(argv=None) -> int:
@@ -270,6 +446,7 @@ def main(argv=None) -> int:
             )
             print(f"  student release: {dest / 'student' / (name + '.ipynb')}")
             print(f"  autograder zip:  {zip_path(args.out, name).resolve()}")
+            print(f"  solutions:       {solutions_path(args.out, name).resolve()}")
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
