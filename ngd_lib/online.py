@@ -4,7 +4,7 @@ Amari's online natural gradient (chapter 9) sees one example :math:`z_t` per ste
 
 .. math:: \theta_{t} = \theta_{t-1} - \alpha_t\,
    (\hat F_t + \lambda I)^{-1}\,\nabla\ell(\theta_{t-1}; z_t),
-   \qquad \alpha_t = \frac{\text{lr}}{t + \text{offset}},
+   \qquad \alpha_t = \frac{\text{lr}}{(t + \text{offset})^{\text{power}}},
 
 where :math:`\hat F_t` is either the Fisher of the current example at the current
 parameter (``fisher_estimate="current"``), or a running average of those per-example
@@ -129,7 +129,8 @@ def _as_data(data) -> tuple:
 def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
                fisher: Callable | None = None, fisher_estimate: str = "running",
                fisher_init=None, prior_weight: float = 1.0, lr: float = 1.0,
-               offset: float = 0.0, damping: float = 0.0, average: bool = False,
+               offset: float = 0.0, power: float = 1.0, damping: float = 0.0,
+               average: bool = False,
                record_at=None, rng=None) -> OnlineResult:
     r"""Run online natural gradient or SGD over ``R`` independent data streams.
 
@@ -156,9 +157,10 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         :math:`\hat F_0`; default the identity.
     prior_weight : float, keyword-only
         :math:`w_0 > 0`, in examples.
-    lr, offset : float, keyword-only
-        The step size is :math:`\alpha_t = \text{lr}/(t + \text{offset})`,
-        ``t = 1, 2, ...``; ``lr > 0``, ``offset > -1``.
+    lr, offset, power : float, keyword-only
+        The step size is :math:`\alpha_t = \text{lr}/(t + \text{offset})^{p}`,
+        ``t = 1, 2, ...``; ``lr > 0``, ``offset > -1``, ``0 < power <= 1`` (Amari's
+        rate is ``power=1``; Polyak-Ruppert averaging wants ``1/2 < power < 1``).
     damping : float, keyword-only
         :math:`\lambda \ge 0` added to :math:`\hat F_t`.
     average : bool, keyword-only
@@ -219,6 +221,12 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         raise ValueError(
             f"offset must be > -1 so that every step is finite; got {offset}."
         )
+    power = check_positive(power, "power")
+    if power > 1:
+        raise ValueError(
+            f"power must be in (0, 1]; got {power}. Steps lr/t**power with power > 1 "
+            "sum to a finite total, so the iterates stop short of the optimum."
+        )
     damping = check_positive(damping, "damping", allow_zero=True)
     prior_weight = check_positive(prior_weight, "prior_weight")
     F0 = np.eye(d) if fisher_init is None else as_float_array(fisher_init,
@@ -244,7 +252,7 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         g = np.asarray(grad(theta, example), dtype=float)
         if g.shape != (runs, d):
             raise ValueError(f"grad returned shape {g.shape}; expected ({runs}, {d}).")
-        step = lr / (t + offset)
+        step = lr / (t + offset) ** power
         if natural:
             F_t = np.asarray(fisher(theta, example, rng), dtype=float)
             if F_t.shape != (runs, d, d):

@@ -63,6 +63,24 @@ def test_gaussian_natural_gradient_mean_is_the_running_mean(rng):
     np.testing.assert_array_equal(res.steps, [10, 400])
 
 
+def test_step_sizes_follow_the_power_schedule():
+    # SGD on the Gaussian mean with s = 1 fixed by hand: m_t = m_{t-1} + a_t (x_t - m)
+    x = np.array([[1.0, 2.0, -1.0, 0.5]])
+    res = ngd_online_fit_sgd(x, lr=0.8, offset=1.0, power=0.6)
+    m, expected = 0.0, []
+    for t, xt in enumerate(x[0], start=1):
+        m = m + 0.8 / (t + 1.0) ** 0.6 * (xt - m)
+        expected.append(m)
+    np.testing.assert_allclose(res.history[:, 0, 0], expected, rtol=1e-12)
+
+
+def ngd_online_fit_sgd(x, **kwargs):
+    def grad_mean_only(theta, example):  # d/dm of (x - m)^2 / 2, no scale parameter
+        return (theta - example[0][:, None])
+
+    return O.online_fit(grad_mean_only, [0.0], x, method="sgd", **kwargs)
+
+
 def test_polyak_average_is_the_mean_of_the_iterates(rng):
     X, y = logistic_stream(2, 50, np.array([1.0, 1.0]), rng)
     res = O.online_fit(O.logistic_grad, np.zeros(2), (X, y), method="sgd",
@@ -135,6 +153,7 @@ def test_divergence_is_reported_not_a_nan(rng):
     ({"fisher": None}, TypeError, "needs fisher="),
     ({"lr": -1.0}, ValueError, "lr must be finite and > 0"),
     ({"offset": -1.0}, ValueError, "offset must be > -1"),
+    ({"power": 1.5}, ValueError, "power must be in \\(0, 1\\]"),
     ({"fisher_estimate": "ema"}, ValueError, "fisher_estimate must be one of"),
     ({"record_at": [0]}, ValueError, "record_at must lie in"),
     ({"theta0": np.zeros((3, 2))}, ValueError, "theta0 must have shape"),
