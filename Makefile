@@ -14,6 +14,9 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB_FLAGS := -W -n --keep-going
 ASSIGNMENT ?=
 SUBMISSIONS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DIST ?= dist/assignments
+GRADES ?= dist/grades/$(ASSIGNMENT).csv
 
 .PHONY: help setup vendor book test lab assignments grade benchmarks lint clean
 
@@ -22,7 +25,7 @@ help:
 	@echo "make test         run the whole test suite (library, notebooks, build, assignments, browser)"
 	@echo "make lab          open the chapters in JupyterLab"
 	@echo "make assignments  make student releases and autograders under dist/assignments/"
-	@echo "make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>   grade submissions locally"
+	@echo "make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> [JOBS=N]   grade submissions, each in a sandbox"
 	@echo "make benchmarks   run the speed benchmarks"
 	@echo "make clean        remove build outputs (keeps .venv)"
 
@@ -60,7 +63,8 @@ assignments: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || (echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>"; exit 2)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade ASSIGNMENT=<name> SUBMISSIONS=<dir>"; exit 2)
-	$(PY) assignments/tools/grade.py --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out dist/grades/$(ASSIGNMENT).csv
+	$(PY) assignments/tools/grade.py --assignment "$(ASSIGNMENT)" --submissions "$(SUBMISSIONS)" \
+		--dist "$(DIST)" --out "$(GRADES)" --jobs "$(JOBS)"
 
 benchmarks: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
