@@ -12,12 +12,15 @@ fails that test case alone. If the student's code swallows the ``TimeoutError``
 (``except Exception``), the alarm fires again one second later with an exception that
 ``except Exception`` does not catch.
 
-The plugin ships inside each autograder zip (at its root, where a containerised
-``run_otter.py`` imports it, and in ``files/``). Otter imports plugins by name with
-``importlib`` in the grading process, so that module must be importable there: either
-put the extracted zip on ``PYTHONPATH`` (``assignments/tools/grade.py`` does this), or
-install this file in the grading environment (``make setup`` adds this folder to the
-project's virtual environment with a ``.pth`` file, so plain ``otter run`` finds it).
+The plugin ships inside each autograder zip (at its root and in ``files/``). It only
+serves a plain ``otter run`` by hand, which checks the public tests alone: grading
+(``assignments/tools/grade.py``, or the zip's ``run_autograder`` on Gradescope) does
+not use it, because an alarm set inside the student's kernel can be disarmed from
+there (``signal.alarm(0)``, ``SIG_IGN``, a long C call). Grading enforces the limit
+from outside the kernel, in the sandbox's supervisor (``ngd_grading/supervisor.py``).
+Otter imports plugins by name with ``importlib``, so for a plain ``otter run`` this
+module must be importable: ``make setup`` adds this folder to the project's virtual
+environment with a ``.pth`` file, or put the extracted zip on ``PYTHONPATH``.
 
 Assignment config in the master notebook::
 
