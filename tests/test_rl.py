@@ -255,6 +255,27 @@ def test_return_hessian_validates():
         PETERS.return_hessian(1.0, 0.5)
 
 
+@pytest.mark.parametrize("excess", [1.0, 1.05])
+def test_moment_series_terms_stay_away_from_zero_when_gamma_c2_reaches_one(excess):
+    # the divergent case of chapter 7's moment lemma with m0 = 0 and sigma > 0:
+    # m_t >= c^(2(t-1)) b^2 sigma^2, so gamma^t m_t >= gamma b^2 sigma^2 for t >= 1
+    env = rl.LinearQuadratic(a=0.5, b=2.0, gamma=0.9, s0_mean=0.0, s0_var=0.0)
+    sigma = 0.3
+    c = math.sqrt(excess / env.gamma)  # gamma c^2 = excess >= 1
+    m, terms = env.initial_second_moment, []
+    for t in range(200):
+        terms.append(env.gamma**t * m)
+        m = c**2 * m + env.b**2 * sigma**2
+    floor = env.gamma * env.b**2 * sigma**2
+    assert terms[0] == 0.0
+    assert all(term >= floor * (1 - 1e-12) for term in terms[1:])
+    assert sum(terms) > 150 * floor  # the partial sums grow without bound
+    k = (c - env.a) / env.b
+    assert not env.is_stable(k)
+    with pytest.raises(ValueError, match="unstable"):
+        env.discounted_state_moment(k, sigma)
+
+
 def test_discounted_kl_rejects_nonpositive_new_sigma():
     with pytest.raises(ValueError, match="sigma_new must be > 0"):
         RECITATION.discounted_kl(-0.5, 0.5, -0.5, 0.0)
