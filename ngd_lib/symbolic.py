@@ -367,19 +367,27 @@ class _TimeUp(Exception):
     pass
 
 
+def _has_interval_timer() -> bool:
+    """SIGALRM and a real-time interval timer exist (not so in Pyodide or Windows)."""
+    names = ("SIGALRM", "setitimer", "ITIMER_REAL")
+    return all(hasattr(signal, name) for name in names)
+
+
 @contextlib.contextmanager
 def _time_limit(seconds, what: str):
     """Raise ExpectationError if the block runs longer than ``seconds``.
 
-    Uses SIGALRM, so it works in the main thread on Unix (scripts, pytest, Jupyter
-    kernels); elsewhere, or when an outer call already holds the timer, no limit.
+    Uses SIGALRM and ``signal.setitimer``, so it works in the main thread on Unix
+    (scripts, pytest, Jupyter kernels). Where either is missing (Windows; Pyodide in
+    the browser, which has SIGALRM but no ``setitimer``), off the main thread, or when
+    an outer call already holds the timer, the block runs without a limit.
     A timer the caller armed (``signal.alarm``, e.g. a grader's per-cell limit) keeps
     its deadline: the limit here never outlasts it, and it is re-armed afterwards
     with the time it has left (or fires at once if that time has run out).
     """
     usable = (
         seconds is not None
-        and hasattr(signal, "SIGALRM")
+        and _has_interval_timer()
         and threading.current_thread() is threading.main_thread()
         and not getattr(_timer_active, "on", False)
     )
