@@ -34,6 +34,8 @@ What happens, in order:
 
 Without bubblewrap the script refuses to grade; ``--unsafe-no-sandbox`` grades anyway
 (trusted notebooks only: nothing then separates a submission from this machine).
+For debugging the grader itself, ``NGD_GRADE_DEBUG=1`` prints the supervisor's and the
+checker's output and ``NGD_GRADE_KEEP=1`` keeps each submission's scratch folder.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ import sandbox  # noqa: E402
 
 DEFAULT_DIST = release.ROOT / "dist" / "assignments"
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
-RUN_MARGIN = 60.0  # seconds on top of cells x limit for one submission
+RUN_MARGIN = 180.0  # seconds on top of steps x limit: kernel starts, the setup cell
+CHECK_CALL = re.compile(r"""grader\.check\(\s*["']([^"']+)["']""")  # as the supervisor
 CHECK_TIMEOUT = 600.0
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 ERROR_CHARS = 160
@@ -330,8 +333,18 @@ def grade_one(
             }
             for t in manifest["tests"]
         ]
-        checks_after = len(re.findall(r"grader\.check\(", json.dumps(nb)))
-        steps = 1 + n_cells + len(probes) + min(checks_after, 100) * 3 + 2
+        # The supervisor's steps: every code cell, each question's probes after each of
+        # its grader.check cells, and every probe once more at the end.
+        per_question: dict[str, int] = {}
+        for probe in probes:
+            per_question[probe["question"]] = per_question.get(probe["question"], 0) + 1
+        mid = 0
+        for cell in nb.get("cells", []):
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                src = cell.get("source", "")
+                source = src if isinstance(src, str) else "".join(map(str, src))
+                mid += sum(per_question.get(q, 0) for q in CHECK_CALL.findall(source))
+        steps = n_cells + min(mid, 1000) + len(probes)
         run_limit = steps * cell_limit + RUN_MARGIN
         root = "/autograder" if use_sandbox else str(ag)
         job = {
@@ -350,6 +363,7 @@ def grade_one(
             "kernel_env": kernel_env(use_sandbox, tmp),
         }
         (tmp / "job.json").write_text(json.dumps(job))
+        os.chmod(tmp / "job.json", 0o600)  # the supervisor's, not the kernel's
         supervisor = [PYTHON, "-I", f"{root}/ngd_grading/supervisor.py"]
         if use_sandbox:
             cmd = sandbox.bwrap_command(
@@ -638,6 +652,10 @@ def grade(
                 )
             except GradingError as exc:
                 result = {"scores": {}, "flags": [], "error": str(exc), "seconds": 0.0}
+            except Exception as exc:  # noqa: BLE001 - one row fails, not the class
+                result = {"scores": {}, "flags": [], "seconds": 0.0,
+                          "error": f"internal grading error ({type(exc).__name__}); "
+                          "grade this submission again"}
             flags += result["flags"]
             error = result["error"]
             scores = result["scores"]

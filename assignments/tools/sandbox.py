@@ -60,6 +60,19 @@ def python_roots() -> list[str]:
     return roots
 
 
+def python_binds() -> list[str]:
+    """bwrap arguments binding :func:`python_roots` read-only at their own paths."""
+    args, made = [], set()
+    for root in python_roots():
+        # Parent folders readable by the kernel's uid (bwrap would make them 0700).
+        for parent in reversed(Path(root).parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", root, root]
+    return args
+
+
 def check_available() -> str:
     """The bwrap executable; raise :class:`SandboxUnavailable` saying why not."""
     exe = shutil.which(BWRAP)
@@ -120,15 +133,7 @@ def bwrap_command(
     workdir: str | None = "/scratch",
 ) -> list[str]:
     """The bwrap command line running ``command`` with these binds and environment."""
-    args = [BWRAP, *base_args()]
-    made = set()
-    for root in python_roots():
-        # Parent folders readable by the kernel's uid (bwrap would make them 0700).
-        for parent in reversed(Path(root).parents[:-1]):
-            if str(parent) not in made:
-                made.add(str(parent))
-                args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", root, root]
+    args = [BWRAP, *base_args(), *python_binds()]
     for dest, src in ro.items():
         args += ["--ro-bind", src, dest]
     for dest, src in rw.items():

@@ -60,6 +60,23 @@ def select_answers(answers_file: Path, tests: list[dict]) -> tuple[dict, list[st
     return {test: payload for test, (_, payload) in chosen.items()}, sorted(set(flags))
 
 
+def _opaque(value, depth=0):
+    """The first :class:`plain.Opaque` inside a decoded answer, or None."""
+    if isinstance(value, plain.Opaque):
+        return value
+    if depth < 30 and isinstance(value, (list, tuple)):
+        items = value
+    elif depth < 30 and isinstance(value, dict):
+        items = value.values()
+    else:
+        return None
+    for item in items:
+        found = _opaque(item, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def _on_alarm(signum, frame):
     raise CheckTimeout
 
@@ -93,6 +110,10 @@ def run_checks(autograder: Path, answers_file: Path) -> dict:
         else:
             try:
                 value = plain.decode(payload["value"])
+                strange = _opaque(value)
+                if strange is not None:
+                    flags.append("answer not plain data")
+                    result["reason"] = f"not plain data: {strange.what}"[:120]
                 signal.alarm(CHECK_SECONDS)
                 try:
                     check(value)
@@ -105,7 +126,7 @@ def run_checks(autograder: Path, answers_file: Path) -> dict:
                 result["reason"] = "the answer is not plain data"
                 flags.append("answer not plain data")
             except Exception as error:  # noqa: BLE001 - any failure fails the test
-                result["reason"] = f"wrong ({type(error).__name__})"
+                result["reason"] = result["reason"] or f"wrong ({type(error).__name__})"
         results[test["test"]] = result
     return {"tests": results, "flags": sorted(set(flags))}
 

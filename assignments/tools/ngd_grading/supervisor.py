@@ -99,6 +99,8 @@ class Kernel:
                 os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        elif os.geteuid() == 0 and int(self.job["kernel_uid"]) != 0:
+            kill_uid(int(self.job["kernel_uid"]))
         try:
             self.km.cleanup_resources()
         except Exception:  # noqa: BLE001
@@ -142,6 +144,23 @@ class Kernel:
                 if interrupted_at is not None and status is None:
                     status = "timeout"
                 return status or "ok", answers
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process whose real uid is ``uid`` (the kernel's own uid)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                try:
+                    os.kill(int(proc.name), signal.SIGKILL)
+                except OSError:
+                    pass
 
 
 def probe_cell(probe: dict) -> str:
