@@ -56,6 +56,13 @@ def offline_config() -> tuple[Path | None, str]:
     return Path(proc.stdout.strip().splitlines()[-1]), ""
 
 
+def build_lite(out: Path) -> subprocess.CompletedProcess:
+    """Build the JupyterLite site into ``out``, serving Pyodide itself (offline)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "lite" / "build_lite.py"), "--offline",
+         "--out", str(out)], capture_output=True, text=True, timeout=1500)
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
     """Build the whole book once (across xdist workers) and return ``_build/html``.
@@ -64,7 +71,8 @@ def built_book(tmp_path_factory) -> Path:
     the others wait and reuse it. A failed build is recorded and re-raised in each.
     The build serves MathJax and the widget manager from local copies (the browser
     tests run offline); if they cannot be fetched it uses the CDN config, and the
-    browser tests say why they cannot run.
+    browser tests say why they cannot run. The in-browser site (JupyterLite, with a
+    local Pyodide) is built into ``html/lite`` as ``make book`` does.
     """
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -77,6 +85,8 @@ def built_book(tmp_path_factory) -> Path:
         if not record.exists():
             config, why_not = offline_config()
             proc = run_build(ROOT, out, *(("--config", str(config)) if config else ()))
+            if proc.returncode == 0:  # the in-browser site, as `make book` adds it
+                proc = build_lite(out / "_build" / "html" / "lite")
             record.write_text(json.dumps(
                 {"returncode": proc.returncode, "stdout": proc.stdout[-20000:],
                  "stderr": proc.stderr[-20000:], "offline_assets": why_not or "ok"}))

@@ -110,6 +110,8 @@ def add_static_files(app) -> None:
 
 
 def setup(app):
+    # "Run in your browser" (JupyterLite) links on chapter pages: ngd_run_anywhere.py
+    app.setup_extension("ngd_run_anywhere")
     app.connect("builder-inited", add_static_files)
     app.add_css_file(STYLE_SHEET)
     app.connect("doctree-resolved", drop_test_markers)
