@@ -61,6 +61,48 @@ from ._validation import (
 )
 from .result import History, OptimizeResult
 
+_NON_REAL_KINDS = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes"}
+
+
+def _real_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
+    """:func:`as_float_array`, but refusing complex, boolean and string input (numpy
+    would silently drop an imaginary part, read True as 1 and parse "1.5")."""
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # ragged input: as_float_array explains
+        kind = "f"
+    if kind in _NON_REAL_KINDS:
+        raise TypeError(
+            f"{name} must hold real numbers; got {_show(value)} of "
+            f"{_NON_REAL_KINDS[kind]} type. Pass a list or a numpy array of floats."
+        )
+    return as_float_array(value, name, ndim=ndim)
+
+
+def _finite_result(value, what: str, name: str, param) -> np.ndarray:
+    """Raise unless ``value`` (computed from ``param``) is finite."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"the {what} at {name} = {_show(param)} overflows floating point (got "
+            f"{_show(arr)}): the parameter is too extreme to compute with. Bring it "
+            "closer to the centre of the parameter space."
+        )
+    return value
+
+
+def _positive_diagonal(matrix, what: str, name: str, param) -> np.ndarray:
+    """Raise unless the (positive-definite in exact arithmetic) ``matrix`` is finite
+    with a positive diagonal, i.e. did not overflow or underflow to singular."""
+    _finite_result(matrix, what, name, param)
+    if not np.all(np.diag(matrix) > 0.0):
+        raise ValueError(
+            f"the {what} at {name} = {_show(param)} underflows to a singular matrix "
+            f"(got {_show(matrix)}): the parameter is too extreme to compute with. "
+            "Bring it closer to the centre of the parameter space."
+        )
+    return matrix
+
 __all__ = [
     "ExponentialFamily",
     "Bernoulli",
@@ -94,7 +136,7 @@ class ExponentialFamily:
 
     # -------------------------------------------------------------- validation
     def _vector(self, value, name: str) -> np.ndarray:
-        arr = as_float_array(value, name)
+        arr = _real_array(value, name)
         if arr.ndim == 0 and self.dim == 1:
             arr = arr.reshape(1)
         if arr.shape != (self.dim,):
@@ -107,7 +149,9 @@ class ExponentialFamily:
     def check_natural(self, eta, name: str = "eta") -> np.ndarray:
         """Return ``eta`` as a float vector; raise unless it is a natural parameter."""
         eta = self._vector(eta, name)
-        if not self._natural_ok(eta):
+        with np.errstate(all="ignore"):
+            ok = self._natural_ok(eta)
+        if not ok:
             raise ValueError(
                 f"{name} = {_show(eta)} is not a natural parameter of {self.name}: "
                 f"it must satisfy {self.natural_domain}."
@@ -118,7 +162,9 @@ class ExponentialFamily:
         """Return ``mu`` as a float vector; raise unless it is an interior mean
         parameter (for a maximum-likelihood problem: unless the MLE exists)."""
         mu = self._vector(mu, name)
-        if not self._mean_ok(mu):
+        with np.errstate(all="ignore"):
+            ok = self._mean_ok(mu)
+        if not ok:
             raise ValueError(
                 f"{name} = {_show(mu)} is not a mean parameter of {self.name}: it must "
                 f"satisfy {self.mean_domain}. On the boundary (e.g. all observations "
@@ -130,13 +176,25 @@ class ExponentialFamily:
         return True
 
     # -------------------------------------------------------------- public API
+    def _compute(self, method, param, what: str, name: str):
+        """``method(param)`` without floating-point warnings; overflow is an error."""
+        try:
+            with np.errstate(over="ignore", under="ignore", divide="ignore",
+                             invalid="ignore"):
+                value = method(param)
+        except (OverflowError, ZeroDivisionError):
+            value = np.inf
+        return _finite_result(value, what, name, param)
+
     def log_partition(self, eta) -> float:
         r""":math:`A(\eta)`, the log-partition function."""
-        return float(self._A(self.check_natural(eta)))
+        eta = self.check_natural(eta)
+        return float(self._compute(self._A, eta, "log-partition function", "eta"))
 
     def to_mean(self, eta) -> np.ndarray:
         r"""The mean parameter :math:`\mu = \nabla A(\eta) = \mathbb{E}_\eta[T(x)]`."""
-        return self._mean(self.check_natural(eta))
+        eta = self.check_natural(eta)
+        return self._compute(self._mean, eta, "mean parameter", "eta")
 
     def mean(self, eta) -> np.ndarray:
         r"""Alias of :meth:`to_mean`: :math:`\nabla A(\eta)`."""
@@ -144,22 +202,32 @@ class ExponentialFamily:
 
     def to_natural(self, mu) -> np.ndarray:
         r"""The natural parameter :math:`\eta = \nabla A^*(\mu)` of the mean ``mu``."""
-        return self._natural(self.check_mean(mu))
+        mu = self.check_mean(mu)
+        return self._compute(self._natural, mu, "natural parameter", "mu")
 
     def fisher(self, eta) -> np.ndarray:
         r""":math:`F(\eta) = \nabla^2 A(\eta) = \operatorname{Cov}_\eta[T(x)]`,
-        shape (dim, dim)."""
-        return self._fisher(self.check_natural(eta))
+        shape (dim, dim).
+
+        Raises ``ValueError`` where it overflows or underflows to a singular matrix
+        (e.g. a Bernoulli logit beyond about 745)."""
+        eta = self.check_natural(eta)
+        return _positive_diagonal(self._compute(self._fisher, eta, "Fisher matrix",
+                                                "eta"), "Fisher matrix", "eta", eta)
 
     def conjugate(self, mu) -> float:
         r""":math:`A^*(\mu) = \sup_\eta \eta^\top\mu - A(\eta)`, the negative
         entropy up to :math:`\mathbb{E}[\log h]`."""
-        return float(self._conjugate(self.check_mean(mu)))
+        mu = self.check_mean(mu)
+        return float(self._compute(self._conjugate, mu, "convex conjugate", "mu"))
 
     def fisher_mean(self, mu) -> np.ndarray:
         r"""The Fisher matrix in mean parameters, :math:`\nabla^2 A^*(\mu)` (equal
         to :math:`F(\eta)^{-1}`; computed from its own closed form)."""
-        return self._conjugate_hessian(self.check_mean(mu))
+        mu = self.check_mean(mu)
+        value = self._compute(self._conjugate_hessian, mu, "Fisher matrix in mean "
+                              "parameters", "mu")
+        return _positive_diagonal(value, "Fisher matrix in mean parameters", "mu", mu)
 
     def bregman(self, eta1, eta2) -> float:
         r"""The Bregman divergence of :math:`A`,
@@ -170,7 +238,14 @@ class ExponentialFamily:
         order)."""
         eta1 = self.check_natural(eta1, "eta1")
         eta2 = self.check_natural(eta2, "eta2")
-        value = self._A(eta1) - self._A(eta2) - self._mean(eta2) @ (eta1 - eta2)
+        pair = np.concatenate([eta1, eta2])
+
+        def divergence(_):
+            return (self._A(eta1) - self._A(eta2)
+                    - self._mean(eta2) @ (eta1 - eta2))
+
+        value = self._compute(divergence, pair, "Bregman divergence",
+                              "(eta1, eta2)")
         return max(float(value), 0.0)  # >= 0 by convexity; clip round-off
 
     def kl(self, eta_p, eta_q) -> float:
@@ -179,13 +254,30 @@ class ExponentialFamily:
         return self.bregman(eta_q, eta_p)
 
     def sufficient_statistic(self, x) -> np.ndarray:
-        """:math:`T(x)` for an array of observations: shape (n, dim)."""
-        return self._statistic(np.asarray(x))
+        """:math:`T(x)` for a 1-D array (or a number) of observations: shape (n, dim).
+
+        Raises ``ValueError`` for values outside the family's support."""
+        if np.asarray(x).dtype.kind == "b":  # True/False observations are 1/0
+            x = np.asarray(x, dtype=int)
+        x = _real_array(x, "x")
+        if x.ndim > 1:
+            raise ValueError(
+                f"x must be a 1-D array of observations; got shape {x.shape}. Pass "
+                "np.ravel(x) if every entry is one observation."
+            )
+        x = x.reshape(-1)
+        if x.size and not self._support_ok(x):
+            raise ValueError(
+                f"x must hold observations of {self.name}, {self.support}; got "
+                f"{_show(x)}."
+            )
+        return self._compute(self._statistic, x, "sufficient statistic", "x")
 
     def sample(self, eta, size: int, rng=None) -> np.ndarray:
         """Draw ``size`` observations from :math:`p(x\\mid\\eta)`."""
         eta = self.check_natural(eta)
         size = check_int(size, "size", minimum=1)
+        self.to_mean(eta)  # raises if the distribution cannot be represented
         return self._sample(eta, size, as_rng(rng))
 
     def __repr__(self) -> str:
@@ -217,9 +309,13 @@ class Bernoulli(ExponentialFamily):
     name: ClassVar[str] = "Bernoulli"
     natural_domain: ClassVar[str] = "eta real"
     mean_domain: ClassVar[str] = "0 < mu < 1"
+    support: ClassVar[str] = "0 or 1"
 
     def _natural_ok(self, eta):
         return True
+
+    def _support_ok(self, x):
+        return bool(np.all((x == 0) | (x == 1)))
 
     def _mean_ok(self, mu):
         return bool(0.0 < mu[0] < 1.0)
@@ -265,9 +361,13 @@ class Poisson(ExponentialFamily):
     name: ClassVar[str] = "Poisson"
     natural_domain: ClassVar[str] = "|eta| <= 700 (exp(eta) finite and nonzero)"
     mean_domain: ClassVar[str] = "mu > 0"
+    support: ClassVar[str] = "counts 0, 1, 2, ..."
 
     def _natural_ok(self, eta):
         return bool(abs(eta[0]) <= 700.0)
+
+    def _support_ok(self, x):
+        return bool(np.all((x >= 0) & (x == np.round(x))))
 
     def _mean_ok(self, mu):
         return bool(mu[0] > 0.0)
@@ -294,7 +394,13 @@ class Poisson(ExponentialFamily):
         return np.asarray(x, dtype=float).reshape(-1, 1)
 
     def _sample(self, eta, size, rng):
-        return rng.poisson(math.exp(eta[0]), size)
+        lam = math.exp(eta[0])
+        if lam > 1e15:  # numpy's Poisson sampler refuses (or loses precision) beyond
+            raise ValueError(
+                f"cannot sample a Poisson with rate exp(eta) = {lam:.3g}: numpy's "
+                "sampler needs a rate below 1e15. Take eta <= 34."
+            )
+        return rng.poisson(lam, size)
 
 
 @dataclass(frozen=True, repr=False)
@@ -319,22 +425,34 @@ class Gaussian(ExponentialFamily):
     name: ClassVar[str] = "Gaussian"
     natural_domain: ClassVar[str] = "eta[1] < 0"
     mean_domain: ClassVar[str] = "mu[1] > mu[0]**2 (a positive variance)"
+    support: ClassVar[str] = "real numbers"
 
     @staticmethod
     def from_moments(m: float, s: float) -> np.ndarray:
         """The natural parameter of :math:`\\mathcal N(m, s^2)` (``s`` > 0)."""
-        m = float(as_float_array(m, "m", ndim=0))
-        s = check_positive(float(as_float_array(s, "s", ndim=0)), "s")
-        return np.array([m / s**2, -0.5 / s**2])
+        m = float(_real_array(m, "m", ndim=0))
+        s = check_positive(float(_real_array(s, "s", ndim=0)), "s")
+        with np.errstate(over="ignore", under="ignore"):
+            var = np.float64(s) ** 2
+            eta = np.array([m / var, -0.5 / var]) if var > 0 else np.array([np.inf])
+        if not (np.all(np.isfinite(eta)) and eta[1] < 0):
+            raise ValueError(
+                f"N(m={m!r}, s={s!r}^2) has natural parameters (m/s^2, -1/(2 s^2)) "
+                "that overflow floating point; take s > 1e-150 and |m|/s^2 < 1e300."
+            )
+        return eta
 
     def moments(self, eta) -> tuple[float, float]:
         """The mean ``m`` and standard deviation ``s`` of :math:`p(x\\mid\\eta)`."""
         eta = self.check_natural(eta)
-        var = -0.5 / eta[1]
-        return float(eta[0] * var), math.sqrt(var)
+        m, second = self.to_mean(eta)  # raises on overflow
+        return float(m), math.sqrt(-0.5 / eta[1])
 
     def _natural_ok(self, eta):
         return bool(eta[1] < 0.0)
+
+    def _support_ok(self, x):
+        return True
 
     def _mean_ok(self, mu):
         return bool(mu[1] - mu[0] ** 2 > 0.0)
@@ -408,8 +526,15 @@ class Categorical(ExponentialFamily):
     natural_domain: ClassVar[str] = "every eta real"
     mean_domain: ClassVar[str] = "mu > 0 and sum(mu) < 1"
 
+    @property
+    def support(self) -> str:
+        return f"class labels 0, ..., {self.k - 1}"
+
     def _natural_ok(self, eta):
         return True
+
+    def _support_ok(self, x):
+        return bool(np.all((x == np.round(x)) & (x >= 0) & (x < self.k)))
 
     def _mean_ok(self, mu):
         return bool(np.all(mu > 0.0) and mu.sum() < 1.0 and 1.0 - mu.sum() > 0.0)
@@ -442,11 +567,6 @@ class Categorical(ExponentialFamily):
         return np.diag(1.0 / mu) + 1.0 / (1.0 - mu.sum())
 
     def _statistic(self, x):
-        x = np.asarray(x).reshape(-1)
-        if x.size and (np.any(x != np.round(x)) or x.min() < 0 or x.max() >= self.k):
-            raise ValueError(
-                f"x must hold class labels 0, ..., {self.k - 1}; got {_show(x)}."
-            )
         return (x.astype(int)[:, None] == np.arange(self.k - 1)).astype(float)
 
     def _sample(self, eta, size, rng):
@@ -497,7 +617,8 @@ def gradient_step(family, eta, t_bar, *, lr: float = 1.0) -> np.ndarray:
     eta = family.check_natural(eta)
     t_bar = family._vector(t_bar, "t_bar")
     lr = _check_lr(lr)
-    new = eta - lr * (family._mean(eta) - t_bar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = eta - lr * (family.to_mean(eta) - t_bar)
     if not (np.all(np.isfinite(new)) and family._natural_ok(new)):
         raise _left_domain(family, "gradient", new, lr)
     return new
@@ -553,15 +674,24 @@ def natural_gradient_step(family, theta, t_bar, *, lr: float = 1.0,
     identity = np.eye(family.dim)
     if coordinates == "natural":
         eta = family.check_natural(theta, "theta")
-        grad = family._mean(eta) - t_bar
-        new = eta - lr * np.linalg.solve(family._fisher(eta) + damping * identity, grad)
-        ok = np.all(np.isfinite(new)) and family._natural_ok(new)
+        grad = family.to_mean(eta) - t_bar
+        metric = family.fisher(eta)  # raises where it under- or overflows
     else:
         mu = family.check_mean(theta, "theta")
-        metric = family._conjugate_hessian(mu)
+        metric = family.fisher_mean(mu)
         grad = metric @ (mu - t_bar)
-        new = mu - lr * np.linalg.solve(metric + damping * identity, grad)
-        ok = np.all(np.isfinite(new)) and family._mean_ok(new)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = theta_of = (eta if coordinates == "natural" else mu)
+            new = theta_of - lr * np.linalg.solve(metric + damping * identity, grad)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"the Fisher matrix at theta = {_show(theta_of)} is numerically singular "
+            f"(condition number {np.linalg.cond(metric):.3g}); add damping or start "
+            "closer to the centre of the parameter space."
+        ) from None
+    ok = np.all(np.isfinite(new)) and (family._natural_ok(new) if coordinates
+                                       == "natural" else family._mean_ok(new))
     if not ok:
         raise ValueError(
             f"the natural-gradient step with lr={lr!r} left the {coordinates} "
@@ -597,11 +727,14 @@ def mirror_descent_step(family, mu, t_bar, *, lr: float = 1.0) -> np.ndarray:
     mu = family.check_mean(mu)
     t_bar = family._vector(t_bar, "t_bar")
     lr = _check_lr(lr)
-    grad_mu = family._conjugate_hessian(mu) @ (mu - t_bar)
-    dual = family._natural(mu) - lr * grad_mu
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_mu = family.fisher_mean(mu) @ (mu - t_bar)
+        dual = family.to_natural(mu) - lr * grad_mu
     if not (np.all(np.isfinite(dual)) and family._natural_ok(dual)):
         raise _left_domain(family, "mirror-descent", dual, lr)
-    return family._mean(dual)
+    # like to_mean, this may round to the boundary of the mean space (a class
+    # probability below 1e-16 of the largest); fit stops there with a message
+    return family.to_mean(dual)
 
 
 def fit(family, t_bar, start, *, method: str = "ngd", lr: float = 1.0,
@@ -633,17 +766,17 @@ def fit(family, t_bar, start, *, method: str = "ngd", lr: float = 1.0,
     theta = family.check_mean(start, "start") if in_mean else family.check_natural(
         start, "start")
 
-    def natural_of(theta):
-        return family._natural(theta) if in_mean else theta
-
     etas, means, funs, norms = [], [], [], []
 
-    def record(theta):
-        eta = natural_of(theta)
-        mean = family._mean(eta)
+    def record(theta):  # raises ValueError if the loss or the mean overflow
+        eta = family.to_natural(theta) if in_mean else theta
+        mean = family.to_mean(eta)
+        fun = float(family.log_partition(eta) - eta @ t_bar)
+        if not math.isfinite(fun):
+            raise ValueError(f"the loss at eta = {_show(eta)} overflows")
         etas.append(eta)
         means.append(mean)
-        funs.append(float(family._A(eta) - eta @ t_bar))
+        funs.append(fun)
         norms.append(float(np.linalg.norm(mean - t_bar)))
 
     record(theta)
@@ -663,10 +796,10 @@ def fit(family, t_bar, start, *, method: str = "ngd", lr: float = 1.0,
                 theta = mirror_descent_step(family, theta, t_bar, lr=lr)
             if in_mean and not family._mean_ok(theta):
                 raise ValueError("the iterate reached the boundary of the mean space")
+            record(theta)
         except (ValueError, OverflowError, np.linalg.LinAlgError) as err:
             message = f"stopped after {len(etas) - 1} steps: {err}"
             break
-        record(theta)
     if norms[-1] <= tol:
         success = True
         message = f"|grad| <= tol={tol:g} after {len(etas) - 1} steps"

@@ -305,3 +305,60 @@ def test_invalid_arguments_of_the_steps():
     with pytest.raises(ValueError, match="left the"):
         E.natural_gradient_step(E.Gaussian(), E.Gaussian().from_moments(0, 1),
                                 [2.0, 4.25], lr=0.5)
+
+
+# ------------------------------------------------- hostile input (review of issue 15)
+@pytest.mark.parametrize("bad", [np.array([1 + 2j]), True, "1.5", np.array(["0.3"])])
+def test_complex_boolean_and_string_parameters_are_refused(bad):
+    # numpy would silently drop the imaginary part, read True as 1, parse "1.5"
+    with pytest.raises(TypeError, match="must hold real numbers"):
+        E.Bernoulli().to_mean(bad)
+    with pytest.raises(TypeError, match="must hold real numbers"):
+        E.natural_gradient_step(E.Bernoulli(), [0.0], bad)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: E.Gaussian().to_mean([1e200, -1e-200]), "overflows floating point"),
+    (lambda: E.Gaussian().log_partition([1e200, -1e-200]), "overflows"),
+    (lambda: E.Gaussian().fisher([1.0, -1e-300]), "overflows"),
+    (lambda: E.Gaussian().sample([0.0, -1e-320], 3, rng=0), "overflows"),
+    (lambda: E.Bernoulli().fisher([1e5]), "underflows to a singular matrix"),
+    (lambda: E.Categorical(3).fisher([800.0, -800.0]), "underflows"),
+    (lambda: E.Bernoulli().fisher_mean([1e-320]), "overflows"),
+    (lambda: E.Gaussian().fisher_mean([0.0, 1e-200]), "overflows"),
+    (lambda: E.Gaussian.from_moments(1.0, 1e-200), "overflow floating point"),
+    (lambda: E.Gaussian.from_moments(1e300, 1e-10), "overflow floating point"),
+    (lambda: E.Poisson().sample([50.0], 3, rng=0), "rate below 1e15"),
+    (lambda: E.natural_gradient_step(E.Bernoulli(), [1e5], [0.5]), "singular"),
+    (lambda: E.natural_gradient_step(E.Categorical(3), [1e308, 1e308], [0.3, 0.3]),
+     "numerically singular"),
+])
+def test_extreme_parameters_raise_instead_of_returning_nan_or_inf(call, match):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way either
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+@pytest.mark.parametrize(("family", "x"), [
+    (E.Bernoulli(), [0, 2]), (E.Bernoulli(), [np.nan]), (E.Poisson(), [-1]),
+    (E.Poisson(), [1.5]), (E.Gaussian(), [[1.0, 2.0], [3.0, 4.0]]),
+    (E.Gaussian(), [np.inf]), (E.Categorical(3), [1.5]),
+])
+def test_observations_outside_the_support_are_refused(family, x):
+    with pytest.raises(ValueError, match=r"^x (must|contains)"):
+        family.sufficient_statistic(x)
+
+
+def test_boolean_observations_are_zero_one_data():
+    np.testing.assert_array_equal(E.Bernoulli().sufficient_statistic([True, False]),
+                                  [[1.0], [0.0]])
+
+
+def test_fit_with_too_large_a_step_stops_with_a_message_not_an_overflow():
+    for method, start in (("gd", [0.0]), ("ngd", [0.0]), ("mirror", [1.0]),
+                          ("ngd_mean", [1.0])):
+        res = E.fit(E.Poisson(), [3.0], start, method=method, lr=10.0)
+        assert not res.success and "stopped after" in res.message
+        assert np.all(np.isfinite(res.history.x)) and np.isfinite(res.fun)
