@@ -34,6 +34,7 @@ Martens, J. (2020). New insights and perspectives on the natural gradient method
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +46,9 @@ from ._validation import (
     as_rng,
     check_choice,
     check_positive,
+    check_positive_definite,
 )
+from .expfam import _real_array
 
 __all__ = [
     "OnlineResult",
@@ -110,12 +113,12 @@ def _as_data(data) -> tuple:
     arrays = data if isinstance(data, tuple) else (data,)
     out = []
     for i, arr in enumerate(arrays):
-        arr = as_float_array(arr, f"data[{i}]")
-        if arr.ndim < 2:
+        arr = _real_array(arr, f"data[{i}]")
+        if arr.ndim < 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
             raise ValueError(
-                f"data[{i}] must have shape (runs, n, ...): one stream of n "
-                f"examples per run; got shape {arr.shape}. For a single run use "
-                "data[None]."
+                f"data[{i}] must have shape (runs, n, ...) with runs >= 1 and n >= 1: "
+                f"one stream of n examples per run; got shape {arr.shape}. For a "
+                "single run use data[None]."
             )
         out.append(arr)
     shapes = {arr.shape[:2] for arr in out}
@@ -206,7 +209,7 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         )
     arrays = _as_data(data)
     runs, n = arrays[0].shape[:2]
-    theta = as_float_array(theta0, "theta0")
+    theta = _real_array(theta0, "theta0")
     if theta.ndim == 1:
         theta = np.broadcast_to(theta, (runs, theta.size)).copy()
     if theta.ndim != 2 or theta.shape[0] != runs:
@@ -216,6 +219,8 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         )
     d = theta.shape[1]
     lr = check_positive(lr, "lr")
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Real):
+        raise TypeError(f"offset must be a real number; got {_show(offset)}.")
     offset = float(as_float_array(offset, "offset", ndim=0))
     if offset <= -1:
         raise ValueError(
@@ -229,12 +234,23 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         )
     damping = check_positive(damping, "damping", allow_zero=True)
     prior_weight = check_positive(prior_weight, "prior_weight")
-    F0 = np.eye(d) if fisher_init is None else as_float_array(fisher_init,
-                                                              "fisher_init")
+    if not isinstance(average, (bool, np.bool_)):
+        raise TypeError(f"average must be True or False; got {_show(average)}.")
+    F0 = np.eye(d) if fisher_init is None else _real_array(fisher_init,
+                                                           "fisher_init")
     if F0.shape != (d, d):
         raise ValueError(f"fisher_init must have shape ({d}, {d}); got {F0.shape}.")
-    steps = np.arange(1, n + 1) if record_at is None else np.unique(
-        np.asarray(record_at, dtype=int))
+    check_positive_definite(F0, "fisher_init")
+    if record_at is None:
+        steps = np.arange(1, n + 1)
+    else:
+        wanted = _real_array(record_at, "record_at")
+        if wanted.ndim > 1 or np.any(wanted != np.round(wanted)):
+            raise ValueError(
+                f"record_at must be a sequence of whole step numbers; got "
+                f"{_show(record_at)}."
+            )
+        steps = np.unique(wanted.reshape(-1).astype(int))
     if steps.size and (steps[0] < 1 or steps[-1] > n):
         raise ValueError(f"record_at must lie in 1..{n}; got {_show(steps)}.")
     rng = as_rng(rng)
@@ -247,18 +263,33 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
     average_history = np.empty((steps.size, runs, d)) if average else None
     identity = np.eye(d)
     success, message, done = True, f"processed {n} examples per run", n
+    def quiet():  # a fresh context each time (an errstate cannot be re-entered)
+        return np.errstate(over="ignore", divide="ignore", invalid="ignore")
+
     for t in range(1, n + 1):
         example = tuple(arr[:, t - 1] for arr in arrays)
-        g = np.asarray(grad(theta, example), dtype=float)
+        with quiet():
+            g = np.asarray(grad(theta, example), dtype=float)
         if g.shape != (runs, d):
             raise ValueError(f"grad returned shape {g.shape}; expected ({runs}, {d}).")
+        if not np.all(np.isfinite(g)):
+            success, done = False, t - 1
+            message = (f"grad returned NaN or infinite values at step {t} (at an "
+                       "iterate outside the model's domain?); take a smaller lr or "
+                       "a larger offset")
+            break
         step = lr / (t + offset) ** power
         if natural:
-            F_t = np.asarray(fisher(theta, example, rng), dtype=float)
+            with quiet():
+                F_t = np.asarray(fisher(theta, example, rng), dtype=float)
             if F_t.shape != (runs, d, d):
                 raise ValueError(
                     f"fisher returned shape {F_t.shape}; expected ({runs}, {d}, {d})."
                 )
+            if not np.all(np.isfinite(F_t)):
+                success, done = False, t - 1
+                message = f"fisher returned NaN or infinite values at step {t}"
+                break
             if fisher_estimate == "running":
                 fisher_sum += F_t
                 F_hat = fisher_sum / (prior_weight + t)
@@ -274,7 +305,8 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
                 break
         else:
             direction = g
-        new = theta - step * direction
+        with quiet():
+            new = theta - step * direction
         if not np.all(np.isfinite(new)) or np.abs(new).max() > _DIVERGENCE_BOUND:
             success, done = False, t - 1
             message = (f"diverged at step {t} (an iterate left |theta| <= 1e8); take a "
@@ -303,9 +335,19 @@ def _sigmoid(z):
     return np.exp(-np.logaddexp(0.0, -z))
 
 
+def _check_inputs(x, theta):
+    if np.shape(x) != np.shape(theta):
+        raise ValueError(
+            f"the inputs x of one example have shape {np.shape(x)} but theta has "
+            f"shape {np.shape(theta)}; both must be (runs, d). Give theta0 as many "
+            "entries as the inputs have columns."
+        )
+
+
 def logistic_grad(theta, example):
     r"""Logistic regression, example ``(x, y)``: :math:`(\sigma(x^\top\theta) - y)x`."""
     x, y = example
+    _check_inputs(x, theta)
     p = _sigmoid(np.einsum("rd,rd->r", x, theta))
     return (p - y)[:, None] * x
 
@@ -314,6 +356,7 @@ def logistic_fisher(theta, example, rng=None):
     r"""The exact Fisher of one example, :math:`\sigma(1 - \sigma)\,xx^\top` (the label
     is averaged over the model in closed form; ``rng`` is not used)."""
     x = example[0]
+    _check_inputs(x, theta)
     z = np.einsum("rd,rd->r", x, theta)
     w = _sigmoid(z) * _sigmoid(-z)
     return w[:, None, None] * x[:, :, None] * x[:, None, :]
@@ -323,6 +366,7 @@ def logistic_sampled_fisher(theta, example, rng):
     r"""A one-sample Monte-Carlo Fisher of one example: :math:`gg^\top` with the label
     drawn from the model, :math:`\hat y \sim \text{Bernoulli}(\sigma(x^\top\theta))`."""
     x = example[0]
+    _check_inputs(x, theta)
     p = _sigmoid(np.einsum("rd,rd->r", x, theta))
     y_model = (as_rng(rng).random(p.shape) < p).astype(float)
     g = (p - y_model)[:, None] * x

@@ -166,3 +166,41 @@ def test_invalid_input_raises_naming_the_argument(kwargs, error, match):
     grad, theta0, data = args.pop("grad"), args.pop("theta0"), args.pop("data")
     with pytest.raises(error, match=match):
         O.online_fit(grad, theta0, data, **args)
+
+
+# ------------------------------------------------- hostile input (review of issue 15)
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"data": np.zeros((0, 5))}, ValueError, "runs >= 1 and n >= 1"),
+    ({"data": np.zeros((2, 0))}, ValueError, "runs >= 1 and n >= 1"),
+    ({"data": np.full((2, 5), np.nan)}, ValueError, "NaN"),
+    ({"theta0": "ab"}, TypeError, "theta0 must hold real numbers"),
+    ({"theta0": np.array([0.0, 1.0 + 1j])}, TypeError, "real numbers"),
+    ({"offset": True}, TypeError, "offset must be a real number"),
+    ({"record_at": [2.5]}, ValueError, "whole step numbers"),
+    ({"record_at": ["a"]}, TypeError, "record_at must hold real numbers"),
+    ({"fisher_init": np.zeros((2, 2))}, ValueError, "positive definite"),
+    ({"fisher_init": [[1.0, 5.0], [0.0, 1.0]]}, ValueError, "symmetric"),
+    ({"average": "no"}, TypeError, "average must be True or False"),
+])
+def test_more_invalid_input_raises_naming_the_argument(kwargs, error, match):
+    test_invalid_input_raises_naming_the_argument(kwargs, error, match)
+
+
+def test_a_non_finite_gradient_or_fisher_is_reported_without_warnings(rng):
+    import warnings
+    x = rng.normal(0.0, 1.0, size=(2, 20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = O.online_fit(O.gaussian_grad, [0.0, 0.0], x, fisher=O.gaussian_fisher)
+        assert not res.success and "grad returned NaN or infinite" in res.message
+        res = O.online_fit(O.gaussian_grad, [0.0, 1.0], x,
+                           fisher=lambda th, ex, r: np.full((2, 2, 2), np.nan))
+        assert not res.success and "fisher returned NaN or infinite" in res.message
+    assert res.nit == 0 and np.all(np.isfinite(res.x))
+
+
+def test_logistic_functions_name_a_shape_mismatch(rng):
+    X = rng.normal(size=(2, 10, 3))
+    y = (rng.random((2, 10)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="Give theta0 as many entries"):
+        O.online_fit(O.logistic_grad, np.zeros(2), (X, y), fisher=O.logistic_fisher)
