@@ -57,9 +57,9 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def grading_leftovers() -> tuple[set[str], set[int]]:
-    """Temporary grading folders and processes of a grading sandbox that still exist."""
-    folders = {p.name for p in Path(tempfile_dir()).glob("ngd-class-*")}
+def grading_leftovers(tmpdir: Path, uid_base: int) -> tuple[set[str], set[int]]:
+    """Scratch folders left in ``tmpdir`` and live processes of this run's uids."""
+    folders = {p.name for p in tmpdir.iterdir()}
     procs = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -70,29 +70,16 @@ def grading_leftovers() -> tuple[set[str], set[int]]:
         except OSError:
             continue
         uid = next(
-            (
-                int(line.split()[1])
-                for line in status.splitlines()
-                if line.startswith("Uid:")
-            ),
+            (int(line.split()[1]) for line in status.splitlines()
+             if line.startswith("Uid:")),
             0,
         )
-        if (
-            uid >= grade.KERNEL_UID_BASE
-            or b"ngd-grade-" in cmdline
-            or (b"supervisor.py" in cmdline and b"/job.json" in cmdline)
-        ):
+        if uid_base <= uid < uid_base + 1000 or str(tmpdir).encode() in cmdline:
             procs.add(int(proc.name))
     return folders, procs
 
 
-def tempfile_dir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
-
-
-def run_grade(name, submissions, out, dist, *extra, timeout=900):
+def run_grade(name, submissions, out, dist, *extra, timeout=900, env=None):
     return subprocess.run(
         [
             sys.executable,
@@ -115,6 +102,7 @@ def run_grade(name, submissions, out, dist, *extra, timeout=900):
         text=True,
         cwd=ROOT,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -242,10 +230,15 @@ def test_a_class_of_attackers_cannot_harm_classmates_or_forge(dist, tmp_path):
     folder = tmp_path / "class of 2026"
     expect = attacks.build_class(folder, solutions(dist, HW2), blank(dist, HW2))
     before = folder_hashes(folder)
-    folders_before, procs_before = grading_leftovers()
+    scratch = tmp_path / "grader tmp"
+    scratch.mkdir()
+    uid_base = 300_000_000 + (os.getpid() % 100_000) * 1000
     out = tmp_path / "grades" / "hw2.csv"
     start = time.monotonic()
-    proc = run_grade(HW2, folder, out, dist)
+    proc = run_grade(
+        HW2, folder, out, dist,
+        env={"TMPDIR": str(scratch), "NGD_KERNEL_UID_BASE": str(uid_base)},
+    )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {row["submission"]: row for row in read_csv(out)}
@@ -274,9 +267,9 @@ def test_a_class_of_attackers_cannot_harm_classmates_or_forge(dist, tmp_path):
     assert folder_hashes(folder) == before
     assert all(rows[n]["sha256"] == before[n][0] for n in rows)
     # Nothing outlives grading, not even the detached CSV rewriter.
-    folders_after, procs_after = grading_leftovers()
-    assert folders_after <= folders_before
-    assert not (procs_after - procs_before), procs_after - procs_before
+    folders, procs = grading_leftovers(scratch, uid_base)
+    assert not folders, folders
+    assert not procs, procs
     text = out.read_text()
     time.sleep(10)  # the vandal's detached process would rewrite CSVs after 8 s
     assert out.read_text() == text
@@ -469,3 +462,16 @@ def test_the_same_zip_runs_in_the_gradescope_layout(dist, tmp_path):
     assert scores == {"q1": (3, 3), "q2": (3, 3), "q3": (3, 3), "q4": (3, 3)}
     assert results["score"] == 12
     assert oct((root / "source").stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.slow
+def test_unsafe_mode_grades_trusted_notebooks_and_says_so(dist, tmp_path):
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    shutil.copy(solutions(dist, HW2), folder / "teacher.ipynb")
+    out = tmp_path / "trusted.csv"
+    proc = run_grade(HW2, folder, out, dist, "--unsafe-no-sandbox")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WITHOUT isolation" in proc.stderr
+    (row,) = read_csv(out)
+    assert float(row["total"]) == 12 and row["error"] == "", row

@@ -28,7 +28,7 @@ command = [
     "-f",
     connection_file,
 ]
-if os.geteuid() == 0:
+if os.geteuid() == 0 and uid != 0:
     command = [
         "setpriv",
         f"--reuid={uid}",
