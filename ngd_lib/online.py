@@ -375,7 +375,13 @@ def logistic_sampled_fisher(theta, example, rng):
 
 def gaussian_grad(theta, example):
     r"""Gaussian :math:`\mathcal N(m, s^2)` with :math:`\theta = (m, s)`:
-    :math:`\nabla\ell = \big(-(x-m)/s^2,\; 1/s - (x-m)^2/s^3\big)`."""
+    :math:`\nabla\ell = \big(-(x-m)/s^2,\; 1/s - (x-m)^2/s^3\big)`.
+
+    The model depends on :math:`s^2` only, so an iterate with :math:`s < 0` is the
+    same distribution as :math:`|s|` and a run may cross to it (large early steps);
+    at :math:`s = 0` the gradient is infinite and :func:`online_fit` stops the run
+    with ``success=False``. Compare :math:`|s|` with the truth, or start the steps
+    smaller (``offset``)."""
     x = example[0]
     m, s = theta[:, 0], theta[:, 1]
     r = x - m
