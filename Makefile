@@ -23,7 +23,7 @@ GRADES ?= dist/grades/$(ASSIGNMENT).csv
 help:
 	@echo "make book         build the book into _build/html"
 	@echo "make test         run the whole test suite (library, notebooks, build, assignments, browser)"
-	@echo "make lab          open the chapters in JupyterLab"
+	@echo "make lab          open the chapters in JupyterLab (light install in .venv-lab)"
 	@echo "make assignments  make student releases and autograders under dist/assignments/"
 	@echo "make grade ASSIGNMENT=<name> SUBMISSIONS=<dir> [JOBS=N]   grade submissions, each in a sandbox"
 	@echo "make benchmarks   run the speed benchmarks"
@@ -42,6 +42,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@# The in-browser site (JupyterLite, Pyodide) the "run in your browser" links open.
+	$(PY) tools/lite/build_lite.py --out _build/html/lite
 	@echo
 	@echo "The book is built. Open it with:"
 	@echo "  $(abspath _build/html/index.html)"
@@ -54,8 +56,17 @@ vendor: $(STAMP)
 test: $(STAMP) vendor
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-cell-timeout=120 tests book
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab book
+# The light student install (requirements-lab.txt), in its own .venv-lab.
+LAB_VENV  := .venv-lab
+LAB_STAMP := $(LAB_VENV)/.installed-stamp
+
+$(LAB_STAMP): requirements-lab.txt pyproject.toml
+	@test -x $(LAB_VENV)/bin/python || $(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_VENV)/bin/python -m pip install --quiet -r requirements-lab.txt
+	@touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(LAB_VENV)/bin/jupyter lab book
 
 assignments: $(STAMP)
 	$(PY) assignments/tools/release.py --all --out dist/assignments
