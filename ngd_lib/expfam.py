@@ -251,6 +251,8 @@ class ExponentialFamily:
     def kl(self, eta_p, eta_q) -> float:
         r""":math:`\operatorname{KL}(p_{\eta_p}\,\Vert\,p_{\eta_q})
         = B_A(\eta_q, \eta_p)`."""
+        eta_p = self.check_natural(eta_p, "eta_p")
+        eta_q = self.check_natural(eta_q, "eta_q")
         return self.bregman(eta_q, eta_p)
 
     def sufficient_statistic(self, x) -> np.ndarray:

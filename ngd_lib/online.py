@@ -129,6 +129,17 @@ def _as_data(data) -> tuple:
     return tuple(out)
 
 
+def _returned(value, name: str) -> np.ndarray:
+    """What a user callable returned, as a float array (TypeError if not numbers)."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must return an array of real numbers; it returned "
+            f"{_show(value)} of type {type(value).__name__}."
+        ) from None
+
+
 def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
                fisher: Callable | None = None, fisher_estimate: str = "running",
                fisher_init=None, prior_weight: float = 1.0, lr: float = 1.0,
@@ -269,7 +280,7 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
     for t in range(1, n + 1):
         example = tuple(arr[:, t - 1] for arr in arrays)
         with quiet():
-            g = np.asarray(grad(theta, example), dtype=float)
+            g = _returned(grad(theta, example), "grad")
         if g.shape != (runs, d):
             raise ValueError(f"grad returned shape {g.shape}; expected ({runs}, {d}).")
         if not np.all(np.isfinite(g)):
@@ -281,7 +292,7 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
         step = lr / (t + offset) ** power
         if natural:
             with quiet():
-                F_t = np.asarray(fisher(theta, example, rng), dtype=float)
+                F_t = _returned(fisher(theta, example, rng), "fisher")
             if F_t.shape != (runs, d, d):
                 raise ValueError(
                     f"fisher returned shape {F_t.shape}; expected ({runs}, {d}, {d})."

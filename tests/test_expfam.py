@@ -362,3 +362,8 @@ def test_fit_with_too_large_a_step_stops_with_a_message_not_an_overflow():
         res = E.fit(E.Poisson(), [3.0], start, method=method, lr=10.0)
         assert not res.success and "stopped after" in res.message
         assert np.all(np.isfinite(res.history.x)) and np.isfinite(res.fun)
+
+
+def test_kl_names_its_own_arguments():
+    with pytest.raises(TypeError, match="eta_p must hold real numbers"):
+        E.Poisson().kl("a", 1.0)

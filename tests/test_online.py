@@ -204,3 +204,8 @@ def test_logistic_functions_name_a_shape_mismatch(rng):
     y = (rng.random((2, 10)) < 0.5).astype(float)
     with pytest.raises(ValueError, match="Give theta0 as many entries"):
         O.online_fit(O.logistic_grad, np.zeros(2), (X, y), fisher=O.logistic_fisher)
+
+
+def test_a_callable_returning_no_numbers_is_named(rng):
+    with pytest.raises(TypeError, match="grad must return an array of real numbers"):
+        O.online_fit(lambda th, ex: "x", [0.0, 1.0], [[1.0, 2.0]], method="sgd")
