@@ -185,7 +185,7 @@ def test_lite_wheels_are_pinned_by_hash():
     names = {line.split("==")[0].lower() for line in lines}
     assert {"sympy", "mpmath", "ipywidgets"} <= names
     sys.path.insert(0, str(ROOT / "tools" / "lite"))
-    import build as lite_build
+    import build_lite as lite_build
 
     assert len(lite_build.OFFLINE_PYODIDE["sha256"]) == 64
     assert json.dumps(lite_build.site_settings(offline=False)).count(
