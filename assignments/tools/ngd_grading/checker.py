@@ -8,12 +8,15 @@ the hidden tests (``ngd/hidden/<question>.py`` in the autograder) and the answer
 the sandbox's supervisor wrote, decodes the answers as plain data
 (``ngd_grading.plain``: arrays, numbers, strings, SymPy objects rebuilt from built-in
 classes only) and calls each test's ``check_*`` function on them. An assertion or any
-other exception fails that test; each check gets ``CHECK_SECONDS`` seconds.
+other exception fails that test; decoding and checking each answer gets
+``CHECK_SECONDS`` seconds, an answer that is not plain data scores nothing, and the
+process limits its own memory and CPU time (``limit_resources``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -48,7 +51,7 @@ def select_answers(answers_file: Path, tests: list[dict]) -> tuple[dict, list[st
                 payload = json.loads(record["payload"])
                 test = payload["test"]
                 generation = int(record["generation"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 flags.append("malformed answer")
                 continue
             if test not in known or test != record.get("expected_test"):
@@ -109,17 +112,23 @@ def run_checks(autograder: Path, answers_file: Path) -> dict:
             result["reason"] = f"the answer raised {str(payload.get('error'))[:60]}"
         else:
             try:
-                value = plain.decode(payload["value"])
-                strange = _opaque(value)
-                if strange is not None:
-                    flags.append("answer not plain data")
-                    result["reason"] = f"not plain data: {strange.what}"[:120]
+                # Decoding is bounded too: a crafted SymPy text or a huge answer must
+                # not hold the checker past the limit.
                 signal.alarm(CHECK_SECONDS)
                 try:
-                    check(value)
+                    value = plain.decode(payload["value"])
+                    strange = _opaque(value)
+                    if strange is None:
+                        check(value)
                 finally:
                     signal.alarm(0)
-                result.update(passed=True, score=float(test["points"]))
+                if strange is not None:
+                    # Something the exporter could not express, or a rejected SymPy
+                    # text: it scores nothing, whatever the check would say.
+                    flags.append("answer not plain data")
+                    result["reason"] = f"not plain data: {strange.what}"[:120]
+                else:
+                    result.update(passed=True, score=float(test["points"]))
             except CheckTimeout:
                 result["reason"] = "checking the answer took too long"
             except plain.PlainDataError:
@@ -131,7 +140,25 @@ def run_checks(autograder: Path, answers_file: Path) -> dict:
     return {"tests": results, "flags": sorted(set(flags))}
 
 
+def limit_resources() -> None:
+    """This process's own limits: what it decodes comes from a student's kernel."""
+    import resource
+
+    memory = int(os.environ.get("NGD_CHECKER_MEMORY", str(4 * 2**30)))
+    for limit, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CPU, 900),
+        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
 def main(argv: list[str]) -> int:
+    limit_resources()
     autograder, answers_file = Path(argv[0]), Path(argv[1])
     print(json.dumps(run_checks(autograder, answers_file)))
     return 0

@@ -11,11 +11,29 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 
 import numpy as np
 
 MAX_SYMPY_NODES = 20_000
 MAX_INT_DIGITS = 40
+MAX_TOTAL_DIGITS = 20_000  # digits of every integer literal and string, together
+MAX_POWER_DIGITS = 10_000  # digits an exact power of numbers may have
+MAX_FLOAT_PRECISION = 1_000  # decimal digits (or bits) a Float may ask for
+MAX_COMBINATORIAL_ARG = 10_000  # factorial(10**8) or gamma(10**10) would run for ever
+FLOAT_TEXT = re.compile(
+    r"^[+-]?(\d{1,400}\.?\d{0,400}|\.\d{1,400})([eE][+-]?\d{1,4})?$|^[+-]?(nan|inf)$"
+)
+COMBINATORIAL = {
+    "factorial",
+    "binomial",
+    "RisingFactorial",
+    "FallingFactorial",
+    "gamma",
+    "loggamma",
+    "polygamma",
+    "digamma",
+}
 
 SYMPY_NAMES = (
     "Add Mul Pow Symbol Integer Rational Float Half One Zero NegativeOne Pi Exp1 E "
@@ -114,6 +132,7 @@ def parse_srepr(text: str):
     if sum(1 for _ in ast.walk(tree)) > MAX_SYMPY_NODES:
         raise PlainDataError("expression too large")
     names = {name: getattr(sp, name) for name in SYMPY_NAMES if hasattr(sp, name)}
+    digits = [0]
 
     def build(node):
         if isinstance(node, ast.Constant) and type(node.value) in (
@@ -126,6 +145,10 @@ def parse_srepr(text: str):
                 raise PlainDataError("integer literal too large")
             if type(node.value) is str and len(node.value) > 1000:
                 raise PlainDataError("string literal too long")
+            if type(node.value) in (int, str):
+                digits[0] += len(str(node.value))
+                if digits[0] > MAX_TOTAL_DIGITS:
+                    raise PlainDataError("too many digits in all")
             return node.value
         if isinstance(node, ast.Constant) and node.value is None:
             return None
@@ -150,13 +173,7 @@ def parse_srepr(text: str):
                 kwargs[kw.arg] = value
             if node.func.id == "Symbol" and not (args and type(args[0]) is str):
                 raise PlainDataError("Symbol needs a name")
-            if (
-                node.func.id == "Pow"
-                and len(args) == 2
-                and all(isinstance(a, sp.Integer) for a in args)
-                and abs(int(args[1])) > 10_000
-            ):
-                raise PlainDataError("integer power too large")
+            _refuse_expensive(node.func.id, args, kwargs)
             try:
                 return names[node.func.id](*args, **kwargs)
             except Exception as error:  # noqa: BLE001 - malformed but harmless input
@@ -169,6 +186,36 @@ def parse_srepr(text: str):
         if type(v) in (int, float) or isinstance(v, sp.Basic):
             return v
         raise PlainDataError("negation of a non-number")
+
+    def _size(v) -> float:
+        """Decimal digits of a number's numerator plus denominator (0 if symbolic)."""
+        if isinstance(v, sp.Rational) or type(v) is int:
+            r = sp.Rational(v)
+            return len(str(abs(r.p))) + len(str(r.q))
+        return 0
+
+    def _refuse_expensive(name, args, kwargs):
+        # SymPy evaluates these eagerly: an exact power, a factorial, a Float of a
+        # billion digits would hold the checker in one long C call.
+        if name == "Pow" and len(args) == 2:
+            base, exponent = args
+            if isinstance(exponent, (sp.Integer, int)) and _size(base):
+                if abs(int(exponent)) * _size(base) > MAX_POWER_DIGITS:
+                    raise PlainDataError("exact power too large")
+            if isinstance(exponent, sp.Rational) and abs(exponent.q) > 10_000:
+                raise PlainDataError("root of too high an order")
+        if name in COMBINATORIAL:
+            for a in args:
+                if isinstance(a, (sp.Number, int, float)) and abs(float(a)) > (
+                    MAX_COMBINATORIAL_ARG
+                ):
+                    raise PlainDataError(f"{name} of too large a number")
+        if name == "Float":
+            extra = list(args[1:]) + list(kwargs.values())
+            if any(type(a) is not int or abs(a) > MAX_FLOAT_PRECISION for a in extra):
+                raise PlainDataError("Float with too high a precision")
+            if args and type(args[0]) is str and not FLOAT_TEXT.match(args[0]):
+                raise PlainDataError("Float literal not a plain decimal number")
 
     result = build(tree.body)
     if not isinstance(result, sp.Basic):
