@@ -50,6 +50,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -70,6 +71,10 @@ CHECK_TIMEOUT = 600.0
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 ERROR_CHARS = 160
 KERNEL_UID_BASE = 200_000
+# Limits on one sandbox as a whole (a cgroup, where the machine allows one).
+SANDBOX_MEMORY = int(os.environ.get("NGD_SANDBOX_MEMORY", str(6 * 2**30)))
+SANDBOX_PIDS = 512
+SANDBOX_CPUS = 1.0
 PYTHON = sys.executable
 
 # Code a human should look at, scanned in the submission's own lines (the lines of the
@@ -290,11 +295,20 @@ def grade_one(
     uid: int,
     use_sandbox: bool,
     scratch_root: Path,
+    release_cells: int | None = None,
 ) -> dict:
     """Run one notebook in a sandbox, check its answers; scores, flags, error."""
     start = time.monotonic()
     flags, error = [], ""
     tmp = Path(tempfile.mkdtemp(prefix="ngd-grade-", dir=scratch_root))
+    group = None
+    if use_sandbox:
+        group = sandbox.Cgroup(
+            f"ngd-{tmp.name}",
+            memory=SANDBOX_MEMORY,
+            pids=SANDBOX_PIDS,
+            cpus=SANDBOX_CPUS,
+        )
     try:
         os.chmod(tmp, 0o700)
         ag = tmp / "autograder"
@@ -343,8 +357,9 @@ def grade_one(
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 src = cell.get("source", "")
                 source = src if isinstance(src, str) else "".join(map(str, src))
-                mid += sum(per_question.get(q, 0) for q in CHECK_CALL.findall(source))
-        steps = n_cells + min(mid, 1000) + len(probes)
+                checked_here = set(CHECK_CALL.findall(source))
+                mid += sum(per_question.get(q, 0) for q in checked_here)
+        steps = run_steps(n_cells, mid, len(probes), release_cells)
         run_limit = steps * cell_limit + RUN_MARGIN
         root = "/autograder" if use_sandbox else str(ag)
         job = {
@@ -378,7 +393,8 @@ def grade_one(
                 rw={"/out": str(out)},
                 env=supervisor_env(),
             )
-            result = sandbox.run(cmd, timeout=run_limit + 30)
+            result = sandbox.run(group.wrap(cmd), timeout=run_limit + 30)
+            group.kill_all()
         else:
             (tmp / "work").mkdir(mode=0o700)
             os.chmod(tmp / "work", 0o700)
@@ -417,7 +433,7 @@ def grade_one(
                 "error": error,
                 "seconds": time.monotonic() - start,
             }
-        checked = run_checker(ag, out, use_sandbox, tmp)
+        checked = run_checker(ag, out, use_sandbox, tmp, group)
         if "error" in checked:
             error = error or checked["error"]
             scores = {}
@@ -441,10 +457,26 @@ def grade_one(
             "report": report,
         }
     finally:
+        if group is not None:
+            group.remove()
         if os.environ.get("NGD_GRADE_KEEP"):
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_steps(
+    n_cells: int, mid: int, n_probes: int, release_cells: int | None
+) -> int:
+    """Steps the run limit pays for: the submission's cells and mid-run probes, but
+    no more than a generous multiple of the release's (a notebook of 10,000 cells that
+    each sleep just under the limit must not hold a grading slot for days), and every
+    probe once at the end (the supervisor keeps time for those, whatever came first).
+    """
+    if release_cells:
+        n_cells = min(n_cells, max(2 * release_cells, release_cells + 30))
+        mid = min(mid, 2 * n_probes)
+    return n_cells + min(mid, 1000) + n_probes
 
 
 def kernel_env(use_sandbox: bool, tmp: Path) -> dict:
@@ -486,7 +518,9 @@ def read_report(path: Path) -> dict:
         return {}
 
 
-def run_checker(ag: Path, out: Path, use_sandbox: bool, tmp: Path) -> dict:
+def run_checker(
+    ag: Path, out: Path, use_sandbox: bool, tmp: Path, group=None
+) -> dict:
     """Check the answers in a fresh process (a sandbox too) that ran no student code."""
     answers = out / "answers.jsonl"
     if use_sandbox:
@@ -513,7 +547,11 @@ def run_checker(ag: Path, out: Path, use_sandbox: bool, tmp: Path) -> dict:
             str(ag),
             str(answers),
         ]
+    if group is not None:
+        cmd = group.wrap(cmd)
     result = sandbox.run(cmd, timeout=CHECK_TIMEOUT, env=supervisor_env())
+    if group is not None:
+        group.kill_all()
     if os.environ.get("NGD_GRADE_DEBUG"):
         print(result["stdout"][-3000:], result["stderr"][-3000:], file=sys.stderr)
     if result["timed_out"]:
@@ -530,6 +568,10 @@ def run_checker(ag: Path, out: Path, use_sandbox: bool, tmp: Path) -> dict:
 
 
 # -------------------------------------------------------------------- the class
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _number(value: float) -> str:
     return f"{round(value, 5):g}"
 
@@ -577,6 +619,19 @@ def grade(
             sandbox.check_available()
         except sandbox.SandboxUnavailable as error:
             raise GradingError(str(error)) from None
+        probe_group = sandbox.Cgroup(
+            f"ngd-probe-{os.getpid()}", memory=2**30, pids=8, cpus=1.0
+        )
+        if probe_group.available:
+            probe_group.remove()
+        else:
+            print(
+                f"warning: {probe_group.why}: each sandbox's processes are limited "
+                "one by one (rlimits), not as a whole, so one submission can slow or "
+                "starve the others (see book/assignments.md)",
+                file=sys.stderr,
+                flush=True,
+            )
     found, warnings = find_submissions(submissions)
     groups, duplicate_warnings = plan_rows(found)
     warnings += duplicate_warnings
@@ -605,6 +660,10 @@ def grade(
 
     scratch = Path(tempfile.mkdtemp(prefix="ngd-class-"))
     os.chmod(scratch, 0o700)
+    if threading.current_thread() is threading.main_thread():
+        # A grader stopped with SIGTERM still removes its scratch folder (the hidden
+        # tests are in it) and its sandboxes (they die with this process).
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # 1. Hash and copy every submission before anything runs.
         staged = {}
@@ -624,6 +683,13 @@ def grade(
             zf.extractall(autograder_dir)
         student_release = zip_file.parent.parent / "student" / f"{name}.ipynb"
         exempt = release_lines(manifest, student_release)
+        release_cells = None
+        if student_release.is_file():
+            release_cells = sum(
+                1
+                for c in json.loads(student_release.read_text()).get("cells", [])
+                if c.get("cell_type") == "code"
+            )
         uid_base = int(os.environ.get("NGD_KERNEL_UID_BASE", 0)) or (
             KERNEL_UID_BASE + secrets.randbelow(1_000_000) * 1000
         )
@@ -651,6 +717,7 @@ def grade(
                     uid=uid_base + index % 1000,
                     use_sandbox=not unsafe_no_sandbox,
                     scratch_root=scratch,
+                    release_cells=release_cells,
                 )
             except GradingError as exc:
                 result = {"scores": {}, "flags": [], "error": str(exc), "seconds": 0.0}

@@ -9,7 +9,8 @@ capability dropped except the four the supervisor needs to start the kernel unde
 another uid and to stop it (``CAP_SETUID``, ``CAP_SETGID``, ``CAP_SETPCAP``,
 ``CAP_KILL``). :func:`run` runs it with a wall-clock limit and kills the whole
 process group when time is up; ``--die-with-parent`` and ``--unshare-pid`` make every
-process inside die with it.
+process inside die with it, and it reads the output keeping only its tail.
+:class:`Cgroup` limits one sandbox's memory, processes and CPU share as a whole.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -147,8 +149,121 @@ def bwrap_command(
     return args
 
 
-def run(command: list[str], *, timeout: float, env: dict | None = None) -> dict:
-    """Run ``command`` in its own process group, killed after ``timeout`` seconds."""
+class Cgroup:
+    """A cgroup (v1 or v2) that limits one sandbox's memory, processes and CPU share.
+
+    rlimits are per process: a fork bomb of 256 processes with 4 GiB each, or files in
+    the sandbox's in-memory folders, could still take the whole machine and starve the
+    sandbox next door. Where the cgroup filesystem is writable (root here and in CI),
+    every process of one submission's sandbox is put in a cgroup of its own: at most
+    ``memory`` bytes (tmpfs included), ``pids`` processes and threads, and ``cpus``
+    cores. Elsewhere :attr:`available` is False and :attr:`why` says why.
+    """
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str, *, memory: int, pids: int, cpus: float):
+        self.paths: list[Path] = []
+        self.why = ""
+        try:
+            self._create(name, memory, pids, cpus)
+        except OSError as error:
+            self.remove()
+            self.paths = []
+            self.why = f"cgroups not usable here ({error.strerror or error})"
+
+    @property
+    def available(self) -> bool:
+        return bool(self.paths)
+
+    def _create(self, name, memory, pids, cpus):
+        unified = self.ROOT / "cgroup.controllers"
+        period = 100_000
+        if unified.is_file():  # cgroup v2
+            path = self.ROOT / name
+            path.mkdir()
+            self.paths = [path]
+            (path / "memory.max").write_text(str(memory))
+            (path / "memory.swap.max").write_text("0") if (
+                path / "memory.swap.max"
+            ).exists() else None
+            (path / "pids.max").write_text(str(pids))
+            (path / "cpu.max").write_text(f"{int(cpus * period)} {period}")
+            return
+        for controller, settings in (
+            ("memory", {"memory.limit_in_bytes": str(memory)}),
+            ("pids", {"pids.max": str(pids)}),
+            ("cpu", {"cpu.cfs_period_us": str(period),
+                     "cpu.cfs_quota_us": str(int(cpus * period))}),
+        ):
+            path = self.ROOT / controller / name
+            path.mkdir()
+            self.paths.append(path)
+            for key, value in settings.items():
+                (path / key).write_text(value)
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """``command``, started from a shell that first moves itself into the cgroup."""
+        if not self.paths:
+            return command
+        moves = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(self.paths)))
+        procs = [str(p / "cgroup.procs") for p in self.paths]
+        return [
+            "/bin/sh",
+            "-c",
+            f'{moves} && shift {len(procs)} && exec "$@"',
+            "sh",
+            *procs,
+            *command,
+        ]
+
+    def pids(self) -> set[int]:
+        found = set()
+        for path in self.paths:
+            try:
+                found |= {int(x) for x in (path / "cgroup.procs").read_text().split()}
+            except (OSError, ValueError):
+                pass
+        return found
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                return
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for path in self.paths:
+            for _ in range(20):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+def run(
+    command: list[str],
+    *,
+    timeout: float,
+    env: dict | None = None,
+    keep_stdout: int = 2_000_000,
+    keep_stderr: int = 20_000,
+) -> dict:
+    """Run ``command`` in its own process group, killed after ``timeout`` seconds.
+
+    Output is read as it comes and only its last ``keep_stdout`` / ``keep_stderr``
+    bytes are kept, so a process that floods its output cannot fill this one's memory.
+    """
     start = time.monotonic()
     proc = subprocess.Popen(
         command,
@@ -158,22 +273,41 @@ def run(command: list[str], *, timeout: float, env: dict | None = None) -> dict:
         start_new_session=True,
         env=env,
     )
+    tails = {"stdout": bytearray(), "stderr": bytearray()}
+
+    def drain(stream, key, keep):
+        buffer = tails[key]
+        for block in iter(lambda: stream.read1(2**16), b""):
+            buffer += block
+            if len(buffer) > 2 * keep:
+                del buffer[: len(buffer) - keep]
+        stream.close()
+
+    readers = [
+        threading.Thread(target=drain, args=(proc.stdout, "stdout", keep_stdout)),
+        threading.Thread(target=drain, args=(proc.stderr, "stderr", keep_stderr)),
+    ]
+    for reader in readers:
+        reader.daemon = True
+        reader.start()
     timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         kill_group(proc)
-        out, err = proc.communicate()
+        proc.wait()
     finally:
         if proc.poll() is None:
             kill_group(proc)
             proc.wait()
+    for reader in readers:
+        reader.join(timeout=10)
     return {
         "returncode": proc.returncode,
         "timed_out": timed_out,
-        "stdout": out[-2_000_000:].decode("utf-8", "replace"),
-        "stderr": err[-20_000:].decode("utf-8", "replace"),
+        "stdout": bytes(tails["stdout"][-keep_stdout:]).decode("utf-8", "replace"),
+        "stderr": bytes(tails["stderr"][-keep_stderr:]).decode("utf-8", "replace"),
         "seconds": time.monotonic() - start,
     }
 

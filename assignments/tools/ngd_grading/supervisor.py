@@ -26,6 +26,7 @@ import os
 import queue
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -77,7 +78,14 @@ class Kernel:
         self.generation += 1
         self.km = self._manager_class(kernel_name="ngd-grading")
         env = dict(self.job["kernel_env"])
-        self.km.start_kernel(env=env, cwd=self.job["workdir"])
+        # The kernel's own stdout and stderr (os.write(1, ...), C code) go nowhere:
+        # they would otherwise reach the grader through this process's pipes.
+        self.km.start_kernel(
+            env=env,
+            cwd=self.job["workdir"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=120)
@@ -187,7 +195,7 @@ def plan(job: dict) -> list[dict]:
             continue
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         steps.append({"kind": "cell", "index": index, "code": source})
-        for question in CHECK_CALL.findall(source):
+        for question in dict.fromkeys(CHECK_CALL.findall(source)):
             for probe in probes:
                 if probe["question"] == question:
                     steps.append({"kind": "probe", "probe": probe, "phase": "after"})
@@ -220,10 +228,16 @@ def main(job_file: str) -> int:
         return 1
     limit = float(job["cell_limit"])
     deadline = started + float(job["run_limit"])
+    # Time kept for the probes at the end, whatever the cells before them took.
+    n_end = sum(1 for s in steps if s.get("phase") == "end")
+    cells_deadline = deadline - n_end * (limit + GRACE + 1.0)
     for step in steps:
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline or (step.get("phase") != "end" and now > cells_deadline):
             report["run_limit_reached"] = True
-            break
+            if now > deadline:
+                break
+            continue
         if kernel.generation > 0 and step["kind"] == "setup":
             continue
         code = step["code"] if step["kind"] != "probe" else probe_cell(step["probe"])
