@@ -210,6 +210,21 @@ except OSError as error:
     print("no network", error)
 '''
 
+# The kernel's own file descriptors 1 and 2 led, through the supervisor, to the
+# grader's pipes, which it read without bound: a few cells of this filled its memory.
+FLOOD_OUTPUT = "import os\nwhile True:\n    os.write(1, b'x' * 2**20)\n    os.write(2, b'y' * 2**20)\n"
+
+# A forged answer whose SymPy text makes the checker compute factorial(10**8) while
+# decoding (outside the per-check alarm, in a process with no memory limit).
+SREPR_BOMB = r'''
+import json
+from IPython.display import publish_display_data
+def _emit(test, probe, names):
+    value = {"__sympy__": "Mul(factorial(Integer(100000000)), Pow(Pow(Pow(Integer(2), Integer(10000)), Integer(10000)), Integer(10000)))"}
+    publish_display_data({"application/x-ngd-answer+json": json.dumps({"test": test, "ok": True, "value": value})})
+globals()["__ngd" + "_emit__"] = _emit
+'''
+
 
 def _cell_index(nb, needle: str) -> int:
     for i, cell in enumerate(nb.cells):
@@ -281,6 +296,12 @@ def build_class(folder: Path, solutions: Path, blank: Path) -> dict[str, dict]:
         write(f"disarm_{name}.ipynb", _with_cell(sol, source, after=after),
               score=12 if survives else 3, flags=["signal"] if "signal" in source
               else [])
+    flood = _with_cell(empty, FLOOD_OUTPUT)
+    flood.cells.append(nbformat.v4.new_code_cell(FLOOD_OUTPUT))
+    flood.cells.append(nbformat.v4.new_code_cell(FLOOD_OUTPUT))
+    write("flood_output.ipynb", flood, score=0, flags=["cell time limit"])
+    write("srepr_bomb.ipynb", _with_cell(empty, SREPR_BOMB), score=0,
+          flags=["answer not plain data"])
     write("memory_disk_net.ipynb", _with_cell(sol, MEMORY_AND_DISK, after="import numpy"),
           score=12, flags=["network"])
     return expect

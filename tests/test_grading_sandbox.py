@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -143,6 +144,12 @@ def test_plain_data_round_trip_and_rejections():
         "Add(*[Symbol('x')])",
         "Mul(Integer(2), Symbol('x', f=print))",
         "LyingSymbol('x')",
+        # Eager SymPy evaluation that would hold the checker in one long C call:
+        "factorial(Integer(100000000))",
+        "gamma(Integer(10000000000))",
+        "Pow(Pow(Pow(Integer(2), Integer(10000)), Integer(10000)), Integer(10000))",
+        "Float('1.5', 100000000)",
+        "Float('1e100000000000', precision=53)",
     ):
         value = plain.decode({"__sympy__": hostile})
         assert isinstance(value, plain.Opaque), hostile
@@ -153,6 +160,88 @@ def test_plain_data_round_trip_and_rejections():
         plain.decode({"__ndarray__": [1.0], "shape": [3], "kind": "f"})
     with pytest.raises(plain.PlainDataError):
         plain.decode({"__pickle__": "gASV..."})
+
+
+def test_a_relation_check_wants_the_values_too():
+    # hw3 q3 once asked only that w be equal and g differ across two environments:
+    # constants did that. A forged answer of constants must now fail.
+    cells, _ = release.hidden_tests(release.master_path("hw3_policy_gradient"))
+    namespace: dict = {}
+    for source in cells["q3"]:
+        exec(compile(source, "hw3 q3", "exec"), namespace)
+    check = namespace["check_q3_natural_k_component_ignores_noise_and_start"]
+    forged = {"w_quiet": np.zeros(2), "w_noisy": np.zeros(2),
+              "g_quiet": np.array([0.0, 0.0]), "g_noisy": np.array([1.0, 0.0])}
+    with pytest.raises(AssertionError):
+        check([dict(forged), dict(forged)])
+
+
+def test_a_flood_of_output_does_not_fill_the_graders_memory():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = sandbox.run(
+            [
+                "/bin/sh",
+                "-c",
+                "head -c 300000000 /dev/zero; head -c 300000000 /dev/zero >&2",
+            ],
+            timeout=120,
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result["returncode"] == 0
+    assert len(result["stdout"]) == 2_000_000 and len(result["stderr"]) == 20_000
+    assert peak < 50 * 2**20, peak  # communicate() held all 600 MB
+
+
+def test_run_limit_does_not_grow_with_padding_cells():
+    # 10,000 cells that each sleep just under the limit: the run limit stays
+    # a multiple of the release's cells, not 10,000 x the limit.
+    assert grade.run_steps(10_000, 5_000, 12, release_cells=30) == 60 + 24 + 12
+    assert grade.run_steps(40, 8, 12, release_cells=30) == 40 + 8 + 12
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_a_sandbox_cgroup_limits_memory_and_processes_as_a_whole():
+    group = sandbox.Cgroup(
+        f"ngd-test-{os.getpid()}", memory=300 * 2**20, pids=40, cpus=1.0
+    )
+    if not group.available:
+        pytest.skip(group.why)
+    try:
+        # Each process stays under any per-process limit; together they do not fit.
+        code = (
+            "import os, time\n"
+            "kids = []\n"
+            "for i in range(8):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        b = bytearray(100 * 2**20); time.sleep(5); os._exit(0)\n"
+            "    kids.append(pid)\n"
+            "codes = [os.waitpid(k, 0)[1] for k in kids]\n"
+            "print(sum(1 for c in codes if c == 0))\n"
+        )
+        cmd = sandbox.bwrap_command(
+            [sys.executable, "-c", code], ro={}, rw={}, env={"PATH": "/usr/bin"}
+        )
+        result = sandbox.run(group.wrap(cmd), timeout=60)
+        assert result["stdout"].strip() != "8", result
+        bomb = (
+            "import os, time\nn = 0\ntry:\n    while True:\n"
+            "        if os.fork() == 0:\n            time.sleep(30)\n"
+            "        n += 1\nexcept OSError:\n    print(n)\n"
+        )
+        cmd = sandbox.bwrap_command(
+            [sys.executable, "-c", bomb], ro={}, rw={}, env={"PATH": "/usr/bin"}
+        )
+        result = sandbox.run(group.wrap(cmd), timeout=60)
+        assert 0 < int(result["stdout"].strip().splitlines()[0]) < 40, result
+    finally:
+        group.remove()
+    assert not any(p.exists() for p in group.paths)
 
 
 def test_hidden_cells_must_split_into_probe_and_check():
@@ -241,6 +330,10 @@ def test_a_class_of_attackers_cannot_harm_classmates_or_forge(dist, tmp_path):
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The output flood never reached the grader's memory (it read ~150 MB per second
+    # of flood into memory before).
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    assert peak < 600 * 2**20, peak
     rows = {row["submission"]: row for row in read_csv(out)}
     assert set(rows) == set(expect)
     table = []
@@ -278,7 +371,7 @@ def test_a_class_of_attackers_cannot_harm_classmates_or_forge(dist, tmp_path):
     for line in attacks.secrets_of(release.master_path(HW2)):
         assert line not in text, line
     assert elapsed < 400, elapsed
-    assert "graded 17 submissions with 2 parallel sandbox(es)" in proc.stdout
+    assert "graded 19 submissions with 2 parallel sandbox(es)" in proc.stdout
 
 
 SUBCLASS = r'''
