@@ -103,15 +103,10 @@ def built_book(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def toc_files() -> list[str]:
     """The documents of the table of contents, as paths without suffix (book/...)."""
-    import yaml
+    sys.path.insert(0, str(ROOT / "tools"))
+    import setup_cell
 
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            files.append(chapter["file"])
-            files.extend(s["file"] for s in chapter.get("sections", []))
-    return files
+    return setup_cell.toc_documents(ROOT)
 
 
 def copy_book_config(dest: Path) -> None:

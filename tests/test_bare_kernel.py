@@ -30,8 +30,10 @@ import venv
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import setup_cell  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +63,7 @@ STACK = _pins()
 
 
 def _chapters() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            files.append(chapter["file"])
-            files.extend(s["file"] for s in chapter.get("sections", []))
-    return [f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+    return [str(p.relative_to(ROOT)) for p in setup_cell.chapters(ROOT)]
 
 
 def _site_packages(env: Path) -> Path:

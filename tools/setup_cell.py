@@ -95,15 +95,21 @@ def update(path: Path) -> bool:
     return True
 
 
-def chapters(root: Path = ROOT) -> list[Path]:
-    """The notebooks of ``root``'s table of contents, in order."""
+def toc_documents(root: Path = ROOT) -> list[str]:
+    """The documents of ``root``'s table of contents, in order, without suffix."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]]
     for part in toc.get("parts", []):
         for chapter in part.get("chapters", []):
             files.append(chapter["file"])
             files.extend(s["file"] for s in chapter.get("sections", []))
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+    return files
+
+
+def chapters(root: Path = ROOT) -> list[Path]:
+    """The notebooks of ``root``'s table of contents, in order."""
+    return [root / f"{f}.ipynb" for f in toc_documents(root)
+            if (root / f"{f}.ipynb").exists()]
 
 
 def main(argv=None) -> int:

@@ -42,10 +42,11 @@ import venv
 import zipfile
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tools"))
+from setup_cell import chapters  # noqa: E402  (the table of contents' notebooks)
+
 WORK = ROOT / "_build" / "lite"
 DEFAULT_OUT = ROOT / "_build" / "html" / "lite"
 
@@ -174,17 +175,6 @@ def offline_pyodide() -> Path:
     lock_path.write_text(json.dumps(lock))
     (dest / ".complete").touch()
     return dest
-
-
-def chapters(root: Path = ROOT) -> list[Path]:
-    """The notebooks of ``root``'s table of contents, in order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            files.append(chapter["file"])
-            files.extend(s["file"] for s in chapter.get("sections", []))
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
 
 
 def lite_config(env: Path, contents: Path, wheels: list[Path], out: Path) -> dict:
