@@ -11,7 +11,7 @@ Models p(y | x, theta) and their Fisher matrices (chapters 4-5)
     LogisticRegression, LinearRegression, SoftmaxRegression, GaussianRegression
 Natural gradient descent and its linear algebra (chapters 5-6)
     natural_gradient_descent, natural_gradient_direction, cg_solve, CGResult,
-    cholesky_solve, woodbury_solve
+    cholesky_solve, woodbury_solve, kl_step_size (the one KL trust-region step)
 Submodules
     symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
     gradients on linear-quadratic control), plotting (figures of the chapters),
@@ -47,6 +47,7 @@ _EXPORTS = {
     "CGResult": "linalg",
     "cholesky_solve": "linalg",
     "woodbury_solve": "linalg",
+    "kl_step_size": "trust_region",
 }
 _SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac",
                "expfam", "online")
