@@ -18,6 +18,10 @@ Nothing here is committed: ``<dest>`` lives under the ignored ``_build/``. Packa
 come from the npm registry through ``npm pack`` (npm's cache makes re-runs offline)
 and are checked against the pinned sha512 integrity. ``make book`` does not use any
 of this; the online book keeps the CDN URLs.
+
+One package is for the tests only: axe-core (``_static/_vendor/axe-core/axe.min.js``),
+the accessibility checker that tests/test_browser.py injects into every page. No
+page of the book loads it.
 """
 
 from __future__ import annotations
@@ -61,6 +65,14 @@ PACKAGES = {
         "integrity": "sha512-+Mn+Ra8wyIHrYaUpfmf9A3dsLkt/NuwzPQN8sthdxBD35VV5cOJbpmgM"
                      "hNR27n/rmP3mKyEe0PWCJrtZrXTXDQ==",
         "keep": ["dist/"],
+    },
+    # The accessibility rules the browser tests run on every page (not loaded by
+    # the book; the tests inject it).
+    "axe-core": {
+        "spec": "axe-core@4.10.3",
+        "integrity": "sha512-Xm7bpRXnDSX2YE2YFfBk2FnF0ep6tmG7xPh8iHee8MIcrgq762Nkce856"
+                     "dYtJYLkuIoYZvGfTs/PbZhideTcEg==",
+        "keep": ["axe.min.js"],
     },
 }
 VENDOR_URL = "_vendor"  # under _static/ in the HTML output
