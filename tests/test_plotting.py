@@ -176,3 +176,49 @@ def test_plot_convergence_rejects_other_objects(ax):
     _, res = _quadratic_and_run()
     with pytest.raises(AttributeError, match="no record 'damping'"):
         plotting.plot_convergence(ax, res, quantity="damping")
+
+
+# ------------------------------------------------------------------ the book's style
+def test_use_book_style_sets_legible_fonts_and_2x_pngs():
+    with matplotlib.rc_context():
+        plotting.use_book_style(retina=False)
+        rc = matplotlib.rcParams
+        assert rc["savefig.dpi"] >= 2 * rc["figure.dpi"]
+        for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                    "ytick.labelsize", "legend.fontsize", "figure.titlesize"):
+            assert matplotlib.font_manager.FontProperties(
+                size=rc[key]).get_size_in_points() >= plotting.MIN_FONT_PT, key
+
+
+def test_a_figure_in_the_book_style_draws_nothing_below_the_minimum():
+    with matplotlib.rc_context():
+        plotting.use_book_style(retina=False)
+        fig, ax = plt.subplots()
+        q, res = _quadratic_and_run()
+        plotting.plot_contours(ax, q.value, xlim=(-3, 3), ylim=(-2, 2), path=res,
+                               path_label="GD")
+        ax.legend()
+        sizes = plotting.drawn_font_sizes(fig)
+        plt.close(fig)
+    texts = {text for text, _ in sizes}
+    assert {"Contours of f", "GD"} <= texts  # title and legend were drawn
+    assert min(size for _, size in sizes) >= plotting.MIN_FONT_PT
+
+
+def test_drawn_font_sizes_sees_a_small_tick_label_and_only_drawn_ticks():
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0.0, 0.5, 1.0], ["zero", "half", "one"])
+    ax.tick_params(axis="x", labelsize=6)
+    ax.set_xlim(0, 0.7)  # the tick "one" is no longer drawn
+    sizes = dict(plotting.drawn_font_sizes(fig))
+    plt.close(fig)
+    assert sizes["half"] == 6.0
+    assert "one" not in sizes
+
+
+def test_drawn_font_sizes_rejects_an_axes():
+    fig, ax = plt.subplots()
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        plotting.drawn_font_sizes(ax)
+    plt.close(fig)
