@@ -57,25 +57,14 @@ from ._validation import (
     as_rng,
     check_choice,
     check_int,
+    check_memory,
     check_positive,
 )
 from .result import History, OptimizeResult
 
-_NON_REAL_KINDS = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes"}
-
 
 def _real_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
-    """:func:`as_float_array`, but refusing complex, boolean and string input (numpy
-    would silently drop an imaginary part, read True as 1 and parse "1.5")."""
-    try:
-        kind = np.asarray(value).dtype.kind
-    except (TypeError, ValueError):  # ragged input: as_float_array explains
-        kind = "f"
-    if kind in _NON_REAL_KINDS:
-        raise TypeError(
-            f"{name} must hold real numbers; got {_show(value)} of "
-            f"{_NON_REAL_KINDS[kind]} type. Pass a list or a numpy array of floats."
-        )
+    """:func:`as_float_array` (which refuses complex, boolean and string input)."""
     return as_float_array(value, name, ndim=ndim)
 
 
@@ -279,6 +268,7 @@ class ExponentialFamily:
         """Draw ``size`` observations from :math:`p(x\\mid\\eta)`."""
         eta = self.check_natural(eta)
         size = check_int(size, "size", minimum=1)
+        check_memory(size, "size", what=f"{size} observations")
         self.to_mean(eta)  # raises if the distribution cannot be represented
         return self._sample(eta, size, as_rng(rng))
 

@@ -12,11 +12,20 @@ from ._validation import (
     as_rng,
     check_choice,
     check_int,
+    check_memory,
     check_positive,
     check_positive_definite,
 )
 
-__all__ = ["Quadratic", "random_rotation"]
+__all__ = ["MAX_KAPPA", "Quadratic", "random_rotation"]
+
+#: The largest condition number :meth:`Quadratic.with_condition_number` builds.
+#: Rounding ``Q diag(lambda) Q^T`` moves each eigenvalue by about
+#: ``eps * kappa * d`` (``eps`` = 2.2e-16), so the smallest one, 1, keeps about
+#: ``-log10(eps * kappa * d)`` digits: at ``kappa = 1e12`` the measured condition
+#: number is off by at most ~1e-4 relative for ``d <= 100``, while near
+#: ``kappa = 1 / eps`` (4.5e15) the rounded matrix can be indefinite.
+MAX_KAPPA = 1e12
 
 
 def random_rotation(dim: int, *, rng=None) -> np.ndarray:
@@ -52,6 +61,7 @@ def random_rotation(dim: int, *, rng=None) -> np.ndarray:
     True
     """
     dim = check_int(dim, "dim", minimum=1)
+    check_memory(3 * dim * dim, "dim", what="three dim x dim matrices")
     gen = as_rng(rng)
     q, r = np.linalg.qr(gen.standard_normal((dim, dim)))
     signs = np.sign(np.diag(r))
@@ -170,16 +180,46 @@ class Quadratic:
         """f(x) = ½ xᵀAx − bᵀx at one point (shape (d,)) or at each row of (n, d).
 
         Returns a float for one point and an array of shape (n,) for a batch.
+        Where the value is beyond the float range (``|x|`` near 1e154 and more)
+        the result is ``inf`` (``-inf`` if ``-bᵀx`` dominates), without a warning
+        and never NaN, so an optimiser can report divergence.
         """
         x = self._points(x)
-        if x.ndim == 1:
-            return float(x @ (0.5 * (self.A @ x) - self.b))
-        return np.sum(x * (0.5 * (x @ self.A) - self.b), axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if x.ndim == 1:
+                out = float(x @ (0.5 * (self.A @ x) - self.b))
+            else:
+                out = np.sum(x * (0.5 * (x @ self.A) - self.b), axis=-1)
+        if np.all(np.isfinite(out)):
+            return out
+        u, scale = self._scaled(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = scale[..., 0] * (scale[..., 0] * np.sum(u * (0.5 * (u @ self.A)),
+                                                          axis=-1) - u @ self.b)
+        return float(out) if x.ndim == 1 else out
 
     def grad(self, x) -> np.ndarray:
-        """∇f(x) = Ax − b, shape (d,) for one point or (n, d) for a batch."""
+        """∇f(x) = Ax − b, shape (d,) for one point or (n, d) for a batch.
+
+        Entries beyond the float range are ``±inf`` (never NaN), as in :meth:`value`.
+        """
         x = self._points(x)
-        return x @ self.A - self.b  # A is symmetric, so x Aᵀ = (A x)ᵀ
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = x @ self.A - self.b  # A is symmetric, so x Aᵀ = (A x)ᵀ
+        if np.all(np.isfinite(out)):
+            return out
+        u, scale = self._scaled(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return scale * (u @ self.A) - self.b
+
+    @staticmethod
+    def _scaled(x):
+        """``(x / s, s)`` with ``s = max |x|`` per point (shape (..., 1)). From ``u``
+        the products are finite and only the final scaling by ``s`` can overflow, to
+        ``±inf`` of the right sign rather than ``inf - inf = NaN``."""
+        scale = np.max(np.abs(x), axis=-1, keepdims=True)
+        scale[scale == 0] = 1.0
+        return x / scale, scale
 
     def hessian(self, x=None) -> np.ndarray:
         """∇²f(x) = A (the same at every ``x``; ``x`` is only checked if given)."""
@@ -236,8 +276,13 @@ class Quadratic:
         Raises
         ------
         ValueError
-            If ``kappa < 1``, ``dim < 1``, ``dim = 1`` with ``kappa != 1``, or
-            ``spacing`` is unknown.
+            If ``kappa < 1``, ``kappa >`` :data:`MAX_KAPPA` (``1e12``: beyond it
+            round-off in :math:`Q\operatorname{diag}(\lambda)Q^\top` makes the
+            requested condition number meaningless, and near ``1 / eps`` the matrix
+            indefinite), ``dim < 1``, ``dim = 1`` with ``kappa != 1``, ``dim`` too
+            large to allocate, or ``spacing`` is unknown; also if the rotated matrix
+            misses ``kappa`` by more than 1e-3 relative (very large ``dim`` near
+            the limit), rather than return a matrix that is not what was asked.
 
         Examples
         --------
@@ -254,7 +299,15 @@ class Quadratic:
             raise ValueError(
                 f"kappa must be >= 1 (it is lambda_max / lambda_min); got {kappa!r}."
             )
+        if kappa > MAX_KAPPA:
+            raise ValueError(
+                f"kappa = {kappa:.3g} is above the limit MAX_KAPPA = {MAX_KAPPA:.0e}: "
+                f"kappa * eps = {kappa * np.finfo(float).eps:.2g} > 2.2e-4, so "
+                "round-off in the eigenvalues would hide the requested condition "
+                "number (and near 1/eps = 4.5e15 make A indefinite). Use kappa <= 1e12."
+            )
         dim = check_int(dim, "dim", minimum=1)
+        check_memory(3 * dim * dim, "dim", what="three dim x dim matrices")
         check_choice(spacing, "spacing", ("geometric", "linear"))
         if dim == 1 and kappa != 1:
             raise ValueError(
@@ -269,4 +322,11 @@ class Quadratic:
             Q = random_rotation(dim, rng=rng)
             A = (Q * eigenvalues) @ Q.T
             A = 0.5 * (A + A.T)  # exact symmetry despite round-off
-        return cls(A, b)
+        out = cls(A, b)
+        if abs(out.condition_number / kappa - 1.0) > 1e-3:
+            raise ValueError(
+                f"kappa = {kappa:.3g} with dim = {dim}: round-off in the rotated "
+                f"matrix gives condition number {out.condition_number:.4g} instead. "
+                "Use a smaller kappa or dim, or rng=None (a diagonal, exact A)."
+            )
+        return out

@@ -311,9 +311,9 @@ def test_invalid_arguments_of_the_steps():
 @pytest.mark.parametrize("bad", [np.array([1 + 2j]), True, "1.5", np.array(["0.3"])])
 def test_complex_boolean_and_string_parameters_are_refused(bad):
     # numpy would silently drop the imaginary part, read True as 1, parse "1.5"
-    with pytest.raises(TypeError, match="must hold real numbers"):
+    with pytest.raises(TypeError, match="must be (real|an array of real numbers)"):
         E.Bernoulli().to_mean(bad)
-    with pytest.raises(TypeError, match="must hold real numbers"):
+    with pytest.raises(TypeError, match="must be (real|an array of real numbers)"):
         E.natural_gradient_step(E.Bernoulli(), [0.0], bad)
 
 
@@ -365,5 +365,5 @@ def test_fit_with_too_large_a_step_stops_with_a_message_not_an_overflow():
 
 
 def test_kl_names_its_own_arguments():
-    with pytest.raises(TypeError, match="eta_p must hold real numbers"):
+    with pytest.raises(TypeError, match="eta_p must be an array of real numbers"):
         E.Poisson().kl("a", 1.0)
