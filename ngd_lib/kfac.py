@@ -171,7 +171,8 @@ def kfac_solve(factors: KroneckerFactors, v, *, damping: float,
         If ``factors`` is not a :class:`KroneckerFactors`.
     ValueError
         If ``v`` has the wrong length, ``damping`` is out of range, a trace is
-        zero (factored) or the undamped product is singular (``damping=0``).
+        zero (factored) or the product is singular to round-off (``damping=0``, or
+        ``damping`` below the round-off of the largest eigenvalue).
 
     Examples
     --------
@@ -208,10 +209,15 @@ def kfac_solve(factors: KroneckerFactors, v, *, damping: float,
     eig_a, Q_a = np.linalg.eigh(A)
     eig_g, Q_g = np.linalg.eigh(G)
     denominator = eig_a[:, None] * eig_g[None, :] + damping
-    if np.any(denominator <= 0):
+    # eigenvalues below the round-off of the largest one are zeros: a singular factor
+    # (G of a softmax, whose rows sum to zero) gives ~1e-17, not 0
+    floor = (np.finfo(float).eps * max(A.shape[0], G.shape[0])
+             * float(np.max(np.abs(eig_a)) * np.max(np.abs(eig_g))))
+    if np.any(denominator <= floor):
         raise ValueError(
             f"A (x) G + damping * I is not positive definite (smallest eigenvalue "
-            f"{denominator.min():.3g}); use damping > 0."
+            f"{denominator.min():.3g}, at or below the round-off {floor:.2g} of the "
+            "largest); use damping > 0."
         )
     inner = (Q_a.T @ V @ Q_g) / denominator
     return (Q_a @ inner @ Q_g.T).ravel()

@@ -31,7 +31,9 @@ from ._validation import (
 )
 
 __all__ = [
+    "CG_STATUSES",
     "CGResult",
+    "DENSE_MEMORY_LIMIT",
     "NotPositiveDefiniteError",
     "cg_solve",
     "cholesky_solve",
@@ -42,6 +44,28 @@ __all__ = [
 
 class NotPositiveDefiniteError(ValueError):
     """``M + damping * I`` is not positive definite, so it has no Cholesky factor."""
+
+
+#: What :attr:`CGResult.status` can be; code reads this, never the message text.
+CG_STATUSES = ("converged", "max_iter", "not_positive_definite", "non_finite")
+
+#: The largest dense matrix (in bytes) the library forms before refusing with a
+#: message that says what the request would need: 4 GiB.
+DENSE_MEMORY_LIMIT = 4 * 2**30
+
+
+def check_dense_memory(rows: int, cols: int, what: str, fix: str) -> None:
+    """Raise ``ValueError`` if a ``rows x cols`` float64 matrix exceeds the limit.
+
+    The message gives the size the request would need and how to avoid it.
+    """
+    needed = 8 * int(rows) * int(cols)
+    if needed > DENSE_MEMORY_LIMIT:
+        raise ValueError(
+            f"{what} would be a {rows:,} x {cols:,} float64 matrix, "
+            f"{needed / 1e9:.3g} GB (more than DENSE_MEMORY_LIMIT = "
+            f"{DENSE_MEMORY_LIMIT / 2**30:g} GiB). {fix}"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +84,13 @@ class CGResult:
     success : bool
         True when :math:`\lVert r\rVert_2 \le \mathrm{rtol}\,\lVert b\rVert_2`.
     message : str
-        Why it stopped, in words.
+        Why it stopped, in words (for people; code reads ``status``).
+    status : str
+        One of :data:`CG_STATUSES`: ``"converged"``; ``"max_iter"`` (``x`` is the
+        truncated solution, still a descent direction for an SPD system);
+        ``"not_positive_definite"`` (a search direction had
+        :math:`p^\top(M+\lambda I)p \le 0`); ``"non_finite"`` (``matvec``
+        returned NaN or infinity, or a product overflowed).
     """
 
     x: np.ndarray
@@ -68,6 +98,7 @@ class CGResult:
     residual_norm: float
     success: bool
     message: str
+    status: str
 
 
 def scaled_norm(v: np.ndarray) -> float:
@@ -144,10 +175,16 @@ def cg_solve(
     * ``b = 0``: return ``x = 0`` at once (``nit = 0``, ``success=True``);
     * **converged** (``success=True``): :math:`\lVert r_k\rVert_2 \le`
       ``rtol`` :math:`\cdot\lVert b\rVert_2`, with :math:`r_k` the residual;
-    * **non-positive curvature** (``success=False``): a search direction ``p`` has
-      :math:`p^\top(M + \lambda I)p \le 0` (or a non-finite product), so
+    * **non-positive curvature** (``success=False``,
+      ``status="not_positive_definite"``): a search direction ``p`` has
+      :math:`p^\top(M + \lambda I)p \le 0`, so
       :math:`M + \lambda I` is not positive definite; the last iterate is returned;
-    * **out of iterations** (``success=False``): ``maxiter`` products were used.
+    * **non-finite product** (``success=False``, ``status="non_finite"``);
+    * **out of iterations** (``success=False``, ``status="max_iter"``): ``maxiter``
+      products were used.
+
+    The iteration runs on :math:`b/\max_i|b_i|` and rescales :math:`x`, so the
+    tolerance is relative whatever the size of ``b`` (``1e-170`` or ``1e200``).
 
     Parameters
     ----------
@@ -168,7 +205,7 @@ def cg_solve(
     Returns
     -------
     CGResult
-        ``x``, ``nit``, ``residual_norm``, ``success``, ``message``.
+        ``x``, ``nit``, ``residual_norm``, ``success``, ``message``, ``status``.
 
     Raises
     ------
@@ -185,8 +222,8 @@ def cg_solve(
     >>> import numpy as np
     >>> F = np.array([[2.0, 0.5], [0.5, 1.0]])
     >>> res = cg_solve(lambda v: F @ v, [1.0, 1.0], damping=0.1)
-    >>> res.success, res.nit
-    (True, 2)
+    >>> res.success, res.nit, res.status
+    (True, 2, 'converged')
     >>> np.allclose(res.x, np.linalg.solve(F + 0.1 * np.eye(2), [1.0, 1.0]))
     True
 
@@ -202,10 +239,16 @@ def cg_solve(
     rtol = check_positive(rtol, "rtol")
     maxiter = 10 * d if maxiter is None else check_int(maxiter, "maxiter", minimum=1)
 
+    # Solve for b / scale and multiply back: M is linear, so the iterates are the
+    # same up to the factor, and neither b @ b nor p^T A p under- or overflows
+    # (b = 1e-170 would give ||b|| = 0, b = 1e200 an infinite p^T A p).
+    scale = float(np.max(np.abs(b)))
+    if scale == 0.0:
+        return CGResult(np.zeros(d), 0, 0.0, True,
+                        "b is zero, so x = 0 solves the system.", "converged")
+    b = b / scale
     x = np.zeros(d)
-    b_norm = math.sqrt(float(b @ b))
-    if b_norm == 0.0:
-        return CGResult(x, 0, 0.0, True, "b is zero, so x = 0 solves the system.")
+    b_norm = math.sqrt(float(b @ b))  # in [1, sqrt(d)]
     target = rtol * b_norm
     r = b.copy()
     p = r.copy()
@@ -213,32 +256,38 @@ def cg_solve(
     for k in range(maxiter):
         Ap = product(p) + damping * p
         curvature = float(p @ Ap)
-        if not (math.isfinite(curvature) and curvature > 0.0):
+        if not math.isfinite(curvature):
             return CGResult(
-                x, k, math.sqrt(r_dot), False,
-                f"non-positive curvature p^T (M + damping I) p = {curvature:.3g} at "
-                f"iteration {k + 1}: M + damping I is not positive definite (or "
-                "matvec returned non-finite values). Increase damping or check M.",
-            )
+                scale * x, k, scale * math.sqrt(r_dot), False,
+                f"matvec returned non-finite values (or p^T M p overflowed) at "
+                f"iteration {k + 1}; check M for NaN or entries near the float64 "
+                "limit 1.8e308, and rescale it.", "non_finite")
+        if curvature <= 0.0:
+            return CGResult(
+                scale * x, k, scale * math.sqrt(r_dot), False,
+                f"non-positive curvature p^T (M + damping I) p = {curvature:.3g} "
+                f"(for ||p|| = {scaled_norm(p):.3g}) at iteration {k + 1}: M + "
+                "damping I is not positive definite. Increase damping or check M.",
+                "not_positive_definite")
         alpha = r_dot / curvature
         x = x + alpha * p
         r = r - alpha * Ap
         r_dot_new = float(r @ r)
         if math.sqrt(r_dot_new) <= target:
             return CGResult(
-                x, k + 1, math.sqrt(r_dot_new), True,
-                f"converged: residual norm {math.sqrt(r_dot_new):.3g} <= rtol * "
-                f"||b|| = {target:.3g} after {k + 1} iterations.",
-            )
+                scale * x, k + 1, scale * math.sqrt(r_dot_new), True,
+                f"converged: residual norm {scale * math.sqrt(r_dot_new):.3g} <= "
+                f"rtol * ||b|| = {scale * target:.3g} after {k + 1} iterations.",
+                "converged")
         p = r + (r_dot_new / r_dot) * p
         r_dot = r_dot_new
-    residual = math.sqrt(r_dot)
+    residual = scale * math.sqrt(r_dot)
     return CGResult(
-        x, maxiter, residual, False,
+        scale * x, maxiter, residual, False,
         f"did not converge: reached maxiter = {maxiter} iterations with residual norm "
-        f"{residual:.3g} > rtol * ||b|| = {target:.3g}. Increase maxiter or damping "
-        "(damping improves the conditioning), or accept the truncated solution.",
-    )
+        f"{residual:.3g} > rtol * ||b|| = {scale * target:.3g}. Increase maxiter or "
+        "damping (damping improves the conditioning), or accept the truncated "
+        "solution.", "max_iter")
 
 
 _TRIANGULAR_BLOCK = 128
@@ -361,9 +410,14 @@ def woodbury_solve(G, b, *, damping: float) -> np.ndarray:
 
     Raises
     ------
+    NotPositiveDefiniteError
+        (a ``ValueError``) if the ``n x n`` system is numerically singular (damping
+        below the round-off of :math:`GG^\top`); the message suggests a damping.
     ValueError
         If ``G`` is not a finite 2-D array, ``b`` does not have ``G.shape[1]``
-        entries, or ``damping <= 0``.
+        entries, ``damping <= 0``, :math:`GG^\top` overflows, or the ``n x n``
+        matrix would exceed :data:`DENSE_MEMORY_LIMIT` (the message says how much
+        it would need).
 
     Examples
     --------
@@ -388,7 +442,31 @@ def woodbury_solve(G, b, *, damping: float) -> np.ndarray:
             "singular when n < d; use e.g. damping=1e-4."
         )
     n = G.shape[0]
-    small = G @ G.T + n * damping * np.eye(n)
-    L = np.linalg.cholesky((small + small.T) / 2)
-    inner = _cholesky_solve_factor(L, G @ b)
-    return (b - G.T @ inner) / damping
+    check_dense_memory(n, n, "the Woodbury system n lambda I + G G^T",
+                       "Use fewer examples (a mini-batch) or cg_solve.")
+    with np.errstate(all="ignore"):
+        small = G @ G.T
+        small.flat[:: n + 1] += n * damping
+    if not np.all(np.isfinite(small)):
+        raise ValueError(
+            "G G^T overflows float64 (per-example gradients of size "
+            f"{float(np.max(np.abs(G))):.3g}); rescale G and b, e.g. divide both by "
+            "the largest entry of G."
+        )
+    try:
+        L = np.linalg.cholesky((small + small.T) / 2)
+    except np.linalg.LinAlgError:
+        largest = float(np.trace(small)) / n
+        raise NotPositiveDefiniteError(
+            f"n lambda I + G G^T is numerically singular at damping = {damping:.3g}: "
+            f"it is below the round-off of G G^T (mean diagonal {largest:.3g}). "
+            f"Use a larger damping, e.g. damping={max(1e-12 * largest / n, 1e-8):.2g}."
+        ) from None
+    with np.errstate(all="ignore"):
+        x = (b - G.T @ _cholesky_solve_factor(L, G @ b)) / damping
+    if not np.all(np.isfinite(x)):
+        raise NotPositiveDefiniteError(
+            f"the Woodbury solve at damping = {damping:.3g} overflowed (1 / damping "
+            "times the part of b outside G's row space); use a larger damping."
+        )
+    return x
