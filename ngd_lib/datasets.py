@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ngd_lib._validation import check_int, check_positive
+from ngd_lib._validation import _show, check_int, check_memory, check_positive
 
 __all__ = ["KUNSTNER_THETA_TRUE", "kunstner_linear_regression", "two_gaussians"]
 
@@ -52,7 +52,8 @@ def kunstner_linear_regression(
     Raises
     ------
     ValueError, TypeError
-        If ``n`` or ``seed`` is not a positive / non-negative integer.
+        If ``n`` or ``seed`` is not a positive / non-negative integer, or ``n``
+        asks for more than 2 GiB.
 
     References
     ----------
@@ -69,6 +70,7 @@ def kunstner_linear_regression(
     True
     """
     n = check_int(n, "n", minimum=1)
+    check_memory(4 * n, "n", what=f"{n} examples (X and y)")
     state = np.random.RandomState(_check_seed(seed))  # legacy: matches the paper's data
     u = state.lognormal(0.0, 0.75, (n, 1))
     X = np.hstack([np.ones((n, 1)), u])
@@ -104,6 +106,13 @@ def two_gaussians(
     y : numpy.ndarray of int, shape (2 n_per_class,)
         Labels 0 and 1.
 
+    Raises
+    ------
+    ValueError, TypeError
+        If ``n_per_class`` or ``seed`` is not a positive / non-negative integer
+        (or asks for more than 2 GiB), ``offset`` is not a finite number > 0, or
+        ``shuffle`` is not a bool.
+
     Examples
     --------
     >>> X, y = two_gaussians(50, seed=1)
@@ -111,7 +120,10 @@ def two_gaussians(
     ((100, 2), 50)
     """
     n_per_class = check_int(n_per_class, "n_per_class", minimum=1)
+    check_memory(8 * n_per_class, "n_per_class", what=f"2 x {n_per_class} examples")
     offset = check_positive(offset, "offset")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False; got {_show(shuffle)}.")
     rng = np.random.default_rng(_check_seed(seed))
     X = np.vstack(
         [

@@ -16,8 +16,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ._validation import (
+    _show,
     as_float_array,
     check_int,
+    check_memory,
     check_positive,
     check_positive_definite,
 )
@@ -268,7 +270,8 @@ def steepest_descent_step(g, A, eps) -> tuple[np.ndarray, float]:
     ValueError
         If ``g`` is zero (every feasible step then has :math:`g^\top\delta = 0`, so
         there is no steepest direction), if ``A`` is not symmetric positive definite,
-        if the shapes do not match, if ``eps <= 0`` or any input holds NaN.
+        if the shapes do not match, if ``eps <= 0`` or any input holds NaN, or if
+        the step or :math:`\lambda` is outside the float range (extreme ``eps``).
     TypeError
         If an input is not numeric.
 
@@ -308,8 +311,15 @@ def steepest_descent_step(g, A, eps) -> tuple[np.ndarray, float]:
             f"g^T A^-1 g = {root:.3g}^2 cannot be computed in floating point for g of "
             f"norm {np.linalg.norm(g):.3g} and this A; rescale g or A."
         )
-    lam = root / (math.sqrt(2.0) * eps)
-    delta = -(math.sqrt(2.0) * eps / root) * direction
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        lam = root / (math.sqrt(2.0) * eps)
+        delta = -(math.sqrt(2.0) * eps / root) * direction
+    if not (lam > 0 and math.isfinite(lam) and np.all(np.isfinite(delta))):
+        raise ValueError(
+            f"the steepest step for eps = {eps:.3g} and g^T A^-1 g = {root:.3g}^2 is "
+            f"outside the float range (lambda = {lam:.3g}, step {_show(delta)}); "
+            "take a smaller eps or rescale g or A."
+        )
     return delta, lam
 
 
@@ -337,7 +347,9 @@ def ellipse_points(A, eps, *, num: int = 721) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``A`` is not a 2 x 2 symmetric positive-definite matrix or ``eps <= 0``.
+        If ``A`` is not a 2 x 2 symmetric positive-definite matrix, ``eps <= 0``,
+        the points are beyond the float range, or ``num`` would need more than
+        2 GiB.
 
     Examples
     --------
@@ -355,10 +367,19 @@ def ellipse_points(A, eps, *, num: int = 721) -> np.ndarray:
     check_positive_definite(A, "A")
     eps = check_positive(eps, "eps")
     num = check_int(num, "num", minimum=3)
+    check_memory(4 * num, "num", what=f"{num} points on the ellipse")
     phi = np.linspace(0.0, 2.0 * np.pi, num)
     circle = np.stack([np.cos(phi), np.sin(phi)])  # (2, num)
     lower = np.linalg.cholesky(A)
-    return (math.sqrt(2.0) * eps * np.linalg.solve(lower.T, circle)).T
+    with np.errstate(over="ignore", invalid="ignore"):
+        points = (math.sqrt(2.0) * eps * np.linalg.solve(lower.T, circle)).T
+    if not np.all(np.isfinite(points)):
+        raise ValueError(
+            f"the ellipse for eps = {eps:.3g} and this A (smallest eigenvalue "
+            f"{np.linalg.eigvalsh(A)[0]:.3g}) reaches beyond the float range; take a "
+            "smaller eps or rescale A."
+        )
+    return points
 
 
 def brute_force_steepest_step(g, A, eps, *, num: int = 100_001) -> np.ndarray:
@@ -464,7 +485,8 @@ def contraction_rate(A, lr=None) -> float:
     Raises
     ------
     ValueError
-        If ``A`` is not symmetric positive definite, or ``lr <= 0``.
+        If ``A`` is not symmetric positive definite, ``lr <= 0``, or
+        ``lr * lambda_max`` overflows.
 
     Examples
     --------
@@ -477,7 +499,13 @@ def contraction_rate(A, lr=None) -> float:
     if lr is None:
         return (high - low) / (high + low)
     lr = check_positive(lr, "lr")
-    return max(abs(1.0 - lr * low), abs(1.0 - lr * high))
+    rate = max(abs(1.0 - lr * low), abs(1.0 - lr * high))
+    if not math.isfinite(rate):
+        raise ValueError(
+            f"lr * lambda_max = {lr:.3g} * {high:.3g} overflows floating point; the "
+            "iteration diverges for any lr > 2 / lambda_max, so pass a smaller lr."
+        )
+    return rate
 
 
 def iterations_to_tolerance(rate, *, initial_error, tol) -> int:
@@ -527,4 +555,6 @@ def iterations_to_tolerance(rate, *, initial_error, tol) -> int:
     if rate == 0:
         return 1
     # the small slack keeps exact powers (0.5**10 = 2**-10) from rounding up one step
-    return max(1, math.ceil(math.log(tol / initial_error) / math.log(rate) - 1e-9))
+    # logs of each (tol / initial_error could underflow to 0 or overflow to inf)
+    steps = (math.log(tol) - math.log(initial_error)) / math.log(rate)
+    return max(1, math.ceil(steps - 1e-9))

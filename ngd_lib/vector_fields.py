@@ -14,7 +14,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ngd_lib._validation import as_float_array, check_int, check_positive
+from ngd_lib._validation import (
+    _show,
+    as_float_array,
+    check_int,
+    check_memory,
+    check_positive,
+)
 
 __all__ = ["evaluate_field", "integrate_flow", "plot_vector_field"]
 
@@ -30,13 +36,36 @@ def _check_field(field) -> None:
 
 
 def _direction(field: Field, theta: np.ndarray) -> np.ndarray:
-    value = np.asarray(field(theta), dtype=float).reshape(-1)
+    raw = field(theta)
+    try:
+        value = np.asarray(raw)
+        kind = value.dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "iuf":
+        raise TypeError(
+            f"field must return two real numbers; at theta={theta} it returned "
+            f"{_show(raw)} of type {type(raw).__name__}"
+            + (" (complex: return .real if the imaginary part is round-off)."
+               if kind == "c" else ".")
+        )
+    value = value.astype(float, copy=False).reshape(-1)
     if value.shape != (2,):
         raise ValueError(
             f"field must return a direction of shape (2,); at theta={theta} it "
             f"returned shape {value.shape}."
         )
     return value
+
+
+def _grid(values, name: str) -> np.ndarray:
+    values = as_float_array(values, name, ndim=1)
+    if values.size == 0:
+        raise ValueError(
+            f"{name} must hold at least one grid coordinate; got an empty array. "
+            f"Use e.g. {name}=np.linspace(-1, 1, 15)."
+        )
+    return values
 
 
 def evaluate_field(field: Field, xs, ys) -> tuple[np.ndarray, np.ndarray]:
@@ -57,9 +86,10 @@ def evaluate_field(field: Field, xs, ys) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     TypeError
-        If ``field`` is not callable.
+        If ``field`` is not callable or returns something other than real numbers.
     ValueError
-        If the grid is not 1-D or finite, or ``field`` returns the wrong shape.
+        If the grid is empty, not 1-D or not finite, would need more than 2 GiB,
+        or ``field`` returns the wrong shape.
 
     Examples
     --------
@@ -68,8 +98,10 @@ def evaluate_field(field: Field, xs, ys) -> tuple[np.ndarray, np.ndarray]:
     ([[-0.0, -1.0]], [[-2.0, -2.0]])
     """
     _check_field(field)
-    xs = as_float_array(xs, "xs", ndim=1)
-    ys = as_float_array(ys, "ys", ndim=1)
+    xs = _grid(xs, "xs")
+    ys = _grid(ys, "ys")
+    check_memory(2 * xs.size * ys.size, "xs, ys", what="a grid of len(xs) x len(ys) "
+                 "directions")
     values = np.array([[_direction(field, np.array([x, y])) for x in xs] for y in ys])
     return values[..., 0], values[..., 1]
 
@@ -104,8 +136,9 @@ def integrate_flow(field: Field, start, *, step: float, n_steps: int) -> np.ndar
     Raises
     ------
     TypeError, ValueError
-        For a non-callable field, a start that is not a finite 2-vector, or a
-        non-positive step or step count.
+        For a non-callable field (or one returning non-real values), a start that
+        is not a finite 2-vector, a non-positive step or step count, or a step
+        count whose path would need more than 2 GiB.
 
     Examples
     --------
@@ -119,6 +152,7 @@ def integrate_flow(field: Field, start, *, step: float, n_steps: int) -> np.ndar
         raise ValueError(f"start must have shape (2,); got shape {start.shape}.")
     step = check_positive(step, "step")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
+    check_memory(2 * (n_steps + 1), "n_steps", what=f"a path of {n_steps} + 1 points")
     path = np.empty((n_steps + 1, 2))
     path[0] = start
     for t in range(n_steps):
@@ -194,8 +228,8 @@ def plot_vector_field(
             f"ax must be a matplotlib Axes; got {type(ax).__name__}. "
             "Create one with fig, ax = plt.subplots()."
         )
-    xs = as_float_array(xs, "xs", ndim=1)
-    ys = as_float_array(ys, "ys", ndim=1)
+    xs = _grid(xs, "xs")
+    ys = _grid(ys, "ys")
     U = as_float_array(U, "U", ndim=2)
     V = as_float_array(V, "V", ndim=2)
     for name, arr in (("U", U), ("V", V)):
@@ -220,6 +254,18 @@ def plot_vector_field(
         headwidth=4,
         headlength=3,
     )
+    if isinstance(paths, np.ndarray) and paths.ndim == 2:
+        raise TypeError(
+            "paths must be a sequence of (m, 2) arrays; got one array of shape "
+            f"{paths.shape}. Pass paths=[path]."
+        )
+    try:
+        paths = list(paths)
+    except TypeError:
+        raise TypeError(
+            f"paths must be a sequence of (m, 2) arrays; got {_show(paths)}. Pass "
+            "paths=[path] for one flow line."
+        ) from None
     for path in paths:
         path = as_float_array(path, "path", ndim=2)
         if path.shape[1] != 2 or path.shape[0] < 1:
