@@ -131,7 +131,11 @@ def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
             f"{name} must be {shape}; got an array of shape {arr.shape}. "
             f"Reshape it (e.g. np.ravel for a vector) before passing it."
         )
-    if not np.all(np.isfinite(arr)):
+    # the sum is finite only if every entry is (a NaN/inf makes it NaN/inf), and
+    # costs no boolean temporary; only a non-finite sum needs the entrywise check
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         raise ValueError(
             f"{name} contains NaN or infinite values: {_show(arr)}. "
             "Remove or replace them before calling."
