@@ -12,8 +12,9 @@ class History:
     """Per-iteration records of an optimiser run.
 
     Row ``t`` of every array describes the iterate after ``t`` steps (row 0 is the
-    starting point), so each array has ``nit + 1`` rows. Fields that an optimiser does
-    not record are absent from ``extra``.
+    starting point), so each array has ``nit + 1`` rows. Each optimiser records a
+    fixed set of ``extra`` columns whatever its options (a column an option does not
+    use holds 0 or NaN), listed in its docstring.
 
     Attributes
     ----------
@@ -74,6 +75,11 @@ class OptimizeResult:
         Why it stopped, in words.
     history : History
         Per-iteration arrays.
+    status : str
+        Why it stopped, as a short code that programs can read (the optimiser's
+        docstring lists its codes, e.g. ``"converged"``, ``"max_iter"``,
+        ``"diverged"``); ``""`` for optimisers that do not set one. Code reads
+        ``status``, never ``message``.
     """
 
     x: np.ndarray
@@ -82,9 +88,10 @@ class OptimizeResult:
     success: bool
     message: str
     history: History
+    status: str = ""
 
     def __repr__(self) -> str:
         return (
-            f"OptimizeResult(success={self.success}, nit={self.nit}, "
-            f"fun={self.fun:.6g}, message={self.message!r})"
+            f"OptimizeResult(success={self.success}, status={self.status!r}, "
+            f"nit={self.nit}, fun={self.fun:.6g}, message={self.message!r})"
         )
