@@ -45,6 +45,7 @@ from ._validation import (
     as_float_array,
     as_rng,
     check_choice,
+    check_memory,
     check_positive,
     check_positive_definite,
 )
@@ -229,6 +230,10 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
             f"{np.shape(theta0)}."
         )
     d = theta.shape[1]
+    if d < 1:
+        raise ValueError(
+            f"theta0 must hold at least one parameter; got shape {np.shape(theta0)}."
+        )
     lr = check_positive(lr, "lr")
     if isinstance(offset, bool) or not isinstance(offset, numbers.Real):
         raise TypeError(f"offset must be a real number; got {_show(offset)}.")
@@ -261,10 +266,14 @@ def online_fit(grad: Callable, theta0, data, *, method: str = "natural",
                 f"record_at must be a sequence of whole step numbers; got "
                 f"{_show(record_at)}."
             )
+        if wanted.size and (wanted.min() < 1 or wanted.max() > n):
+            raise ValueError(f"record_at must lie in 1..{n}; got {_show(record_at)}.")
         steps = np.unique(wanted.reshape(-1).astype(int))
     if steps.size and (steps[0] < 1 or steps[-1] > n):
         raise ValueError(f"record_at must lie in 1..{n}; got {_show(steps)}.")
     rng = as_rng(rng)
+    check_memory(steps.size * runs * d * (2 if average else 1) + runs * d * d * 3,
+                 "record_at", what=f"the iterates of {runs} runs at {steps.size} steps")
 
     fisher_sum = np.broadcast_to(prior_weight * F0, (runs, d, d)).copy()
     F_hat = None
@@ -346,6 +355,57 @@ def _sigmoid(z):
     return np.exp(-np.logaddexp(0.0, -z))
 
 
+def _float2d(value, name: str) -> np.ndarray:
+    if not (isinstance(value, np.ndarray) and value.dtype == np.float64):
+        value = as_float_array(value, name)
+    if value.ndim != 2 or value.shape[0] < 1 or value.shape[1] < 1:
+        raise ValueError(
+            f"{name} must have shape (runs, d) with runs >= 1 and d >= 1; got shape "
+            f"{value.shape}."
+        )
+    return value
+
+
+def _theta(theta, d: int | None = None) -> np.ndarray:
+    """``theta`` as a (runs, d) float array (cheap when it already is one)."""
+    theta = _float2d(theta, "theta")
+    if d is not None and theta.shape[1] != d:
+        raise ValueError(
+            f"theta must have shape (runs, {d}) for this model; got shape "
+            f"{theta.shape}."
+        )
+    return theta
+
+
+def _example(example, entries: int, runs: int, what: str) -> tuple:
+    """The first ``entries`` arrays of one example, each with ``runs`` rows."""
+    if not isinstance(example, (tuple, list)) or len(example) < entries:
+        raise TypeError(
+            f"example must be a tuple {what} of arrays with one row per run; got "
+            f"{_show(example)}."
+        )
+    out = []
+    for i in range(entries):
+        value = example[i]
+        if not (isinstance(value, np.ndarray) and value.dtype == np.float64):
+            value = as_float_array(value, f"example[{i}]")
+        if value.ndim < 1 or value.shape[0] != runs:
+            raise ValueError(
+                f"example[{i}] must have one row per run ({runs}); got shape "
+                f"{value.shape}."
+            )
+        out.append(value)
+    return tuple(out)
+
+
+def _check_labels(y) -> None:
+    if y.ndim != 1 or not np.all((y >= 0.0) & (y <= 1.0)):
+        raise ValueError(
+            f"the labels example[1] must be one per run, each 0 or 1 (or a probability "
+            f"in [0, 1]); got {_show(y)}."
+        )
+
+
 def _check_inputs(x, theta):
     if np.shape(x) != np.shape(theta):
         raise ValueError(
@@ -357,8 +417,10 @@ def _check_inputs(x, theta):
 
 def logistic_grad(theta, example):
     r"""Logistic regression, example ``(x, y)``: :math:`(\sigma(x^\top\theta) - y)x`."""
-    x, y = example
+    theta = _theta(theta)
+    x, y = _example(example, 2, theta.shape[0], "(x, y)")
     _check_inputs(x, theta)
+    _check_labels(y)
     p = _sigmoid(np.einsum("rd,rd->r", x, theta))
     return (p - y)[:, None] * x
 
@@ -366,7 +428,8 @@ def logistic_grad(theta, example):
 def logistic_fisher(theta, example, rng=None):
     r"""The exact Fisher of one example, :math:`\sigma(1 - \sigma)\,xx^\top` (the label
     is averaged over the model in closed form; ``rng`` is not used)."""
-    x = example[0]
+    theta = _theta(theta)
+    (x,) = _example(example, 1, theta.shape[0], "(x, ...)")
     _check_inputs(x, theta)
     z = np.einsum("rd,rd->r", x, theta)
     w = _sigmoid(z) * _sigmoid(-z)
@@ -376,7 +439,8 @@ def logistic_fisher(theta, example, rng=None):
 def logistic_sampled_fisher(theta, example, rng):
     r"""A one-sample Monte-Carlo Fisher of one example: :math:`gg^\top` with the label
     drawn from the model, :math:`\hat y \sim \text{Bernoulli}(\sigma(x^\top\theta))`."""
-    x = example[0]
+    theta = _theta(theta)
+    (x,) = _example(example, 1, theta.shape[0], "(x, ...)")
     _check_inputs(x, theta)
     p = _sigmoid(np.einsum("rd,rd->r", x, theta))
     y_model = (as_rng(rng).random(p.shape) < p).astype(float)
@@ -393,7 +457,12 @@ def gaussian_grad(theta, example):
     at :math:`s = 0` the gradient is infinite and :func:`online_fit` stops the run
     with ``success=False``. Compare :math:`|s|` with the truth, or start the steps
     smaller (``offset``)."""
-    x = example[0]
+    theta = _theta(theta, 2)
+    (x,) = _example(example, 1, theta.shape[0], "(x,)")
+    if x.ndim != 1:
+        raise ValueError(
+            f"example[0] must hold one number per run; got shape {x.shape}."
+        )
     m, s = theta[:, 0], theta[:, 1]
     r = x - m
     return np.column_stack([-r / s**2, 1.0 / s - r**2 / s**3])
@@ -401,7 +470,9 @@ def gaussian_grad(theta, example):
 
 def gaussian_fisher(theta, example=None, rng=None):
     r"""The Fisher of :math:`\mathcal N(m, s^2)` in :math:`(m, s)`,
-    :math:`\operatorname{diag}(1/s^2, 2/s^2)` (the same for every example)."""
+    :math:`\operatorname{diag}(1/s^2, 2/s^2)` (the same for every example; infinite
+    at :math:`s = 0`, where :func:`online_fit` stops the run)."""
+    theta = _theta(theta, 2)
     s = theta[:, 1]
     out = np.zeros((len(theta), 2, 2))
     out[:, 0, 0] = 1.0 / s**2
