@@ -43,7 +43,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from ngd_lib._validation import check_choice, check_int
+from ngd_lib._validation import check_choice, check_int, check_positive
 
 __all__ = [
     "ExpectationError",
@@ -61,10 +61,14 @@ __all__ = [
     "exponential",
     "categorical",
     "DEFAULT_TIMEOUT",
+    "MAX_CATEGORIES",
 ]
 
 #: Seconds one public call may spend in SymPy before :class:`ExpectationError`.
 DEFAULT_TIMEOUT = 60.0
+
+#: The largest number of classes :func:`categorical` builds.
+MAX_CATEGORIES = 100
 
 FISHER_METHODS = ("score", "hessian")
 
@@ -189,6 +193,7 @@ class Family:
             )
         object.__setattr__(self, "log_pdf", log_pdf)
         _check_support(self.support)
+        _check_support_fits_symbol(self.support, self.x)
         object.__setattr__(
             self, "param_domains", _normalise_domains(self.param_domains, params)
         )
@@ -257,6 +262,66 @@ def _check_support(support) -> None:
                 f"an infinite Range support must have step 1; got {support}. "
                 "Reparameterise x so that it counts 0, 1, 2, ...."
             )
+
+
+def _values_allowed(x: sp.Symbol) -> sp.Set | None:
+    """The real values the assumptions of ``x`` allow (None: no real assumption)."""
+    if x.is_integer:
+        base = sp.S.Integers
+    elif x.is_real:
+        base = sp.S.Reals
+    else:
+        return None
+    if x.is_positive:
+        base = base.intersect(sp.Interval.open(0, sp.oo))
+    elif x.is_nonnegative:
+        base = base.intersect(sp.Interval(0, sp.oo))
+    elif x.is_negative:
+        base = base.intersect(sp.Interval.open(-sp.oo, 0))
+    elif x.is_nonpositive:
+        base = base.intersect(sp.Interval(-sp.oo, 0))
+    return base
+
+
+def _value_fits(value, x: sp.Symbol) -> bool:
+    """Whether the number ``value`` is consistent with every assumption of ``x``."""
+    value = sp.sympify(value)
+    for key, wanted in x.assumptions0.items():
+        have = getattr(value, f"is_{key}", None)
+        if have is not None and wanted is not None and have != wanted:
+            return False
+    return True
+
+
+def _check_support_fits_symbol(support, x: sp.Symbol) -> None:
+    """Raise unless the support lies where the assumptions of ``x`` allow.
+
+    SymPy uses those assumptions inside the integral or sum (``Abs(x)`` becomes
+    ``x`` for a positive ``x``), so a support wider than them gives wrong
+    expectations, not an error. A density's endpoints do not matter (a positive
+    ``x`` may integrate over ``[0, oo)``).
+    """
+    allowed = _values_allowed(x)
+    if isinstance(support, sp.Range) and support.is_finite_set:
+        bad = [v for v in support if not _value_fits(v, x)]
+        fits = not bad
+    elif allowed is None:
+        fits = True
+    else:
+        target = allowed.closure if isinstance(support, sp.Interval) else allowed
+        fits = support.is_subset(target) is True
+    if not fits:
+        flags = ", ".join(f"{k}=True" for k, v in sorted(x.assumptions0.items())
+                          if v is True and k in ("integer", "real", "positive",
+                                                 "nonnegative", "negative",
+                                                 "nonpositive", "even", "odd"))
+        raise ValueError(
+            f"support {support} is wider than the values the sample symbol "
+            f"x={x} may take ({flags or 'its assumptions'}): SymPy would apply those "
+            "assumptions inside the integral or sum (e.g. Abs(x) -> x) and give wrong "
+            "expectations. Give x assumptions that hold on the whole support, e.g. "
+            f"sp.Symbol('{x.name}', real=True), or narrow the support."
+        )
 
 
 def _normalise_domains(domains, params) -> tuple:
@@ -422,15 +487,27 @@ def _time_limit(seconds, what: str):
 
 
 def _check_timeout(timeout):
+    """``None`` (no limit) or a positive number of seconds; ``inf`` and limits
+    beyond a year mean no limit (an interval timer cannot hold them)."""
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(
             f"timeout must be a number of seconds or None; got {timeout!r}."
         )
-    if not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds (or None); got {timeout!r}.")
-    return float(timeout)
+    if timeout >= 3.2e7:  # a year or more (inf, 10**400): no limit
+        return None
+    try:
+        timeout = check_positive(timeout, "timeout")
+    except TypeError:
+        raise TypeError(
+            f"timeout must be a number of seconds or None; got {timeout!r}."
+        ) from None
+    except ValueError:
+        raise ValueError(
+            f"timeout must be > 0 seconds (or None); got {timeout!r}."
+        ) from None
+    return timeout if timeout < 3.2e7 else None
 
 
 # ----------------------------------------------------------------- expectations
@@ -1036,9 +1113,10 @@ def categorical(k: int) -> Family:
     Raises
     ------
     ValueError, TypeError
-        If ``k`` is not an integer >= 2.
+        If ``k`` is not an integer in ``2..MAX_CATEGORIES`` (100: the symbolic
+        Fisher has ``(k - 1)**2`` entries, each a sum of ``k`` terms).
     """
-    k = check_int(k, "k", minimum=2)
+    k = check_int(k, "k", minimum=2, maximum=MAX_CATEGORIES)
     x = sp.Symbol("x", integer=True, positive=True)
     probs = sp.symbols(f"p_1:{k}", positive=True)
     last = 1 - sp.Add(*probs)
