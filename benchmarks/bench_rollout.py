@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line, median_time, print_table  # noqa: E402
 
-from ngd_lib import rl  # noqa: E402
+from ngd_lib import lq, rl  # noqa: E402
 
 TARGET_RATIO = 50.0
 K, SIGMA = -0.5, 0.3
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
 
-    env = rl.LinearQuadratic()
+    env = lq.LinearQuadratic()
     options = {"n_episodes": args.episodes, "horizon": args.horizon}
 
     # correctness first: identical episodes from the tuned loop, and the same

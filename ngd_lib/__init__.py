@@ -13,10 +13,13 @@ Natural gradient descent and its linear algebra (chapters 5-6)
     natural_gradient_descent, natural_gradient_direction, cg_solve, CGResult,
     cholesky_solve, woodbury_solve, kl_step_size (the one KL trust-region step)
 Submodules
-    symbolic (SymPy: KL expansions, Fisher matrices of families), rl (policy
-    gradients on linear-quadratic control), plotting (figures of the chapters),
-    datasets (the data sets the chapters reproduce), vector_fields (gradient
-    fields and flows), kfac (Kronecker-factored Fisher blocks), expfam
+    symbolic (SymPy: KL expansions, Fisher matrices of families), lq (the
+    linear-quadratic control problem in closed form: return, gradient, Fisher,
+    natural gradient, optimal gain, exact ascent paths), rl (rollouts of it,
+    policy-gradient and Fisher estimates, sample-based training), plotting
+    (figures of the chapters), datasets (the data sets the chapters
+    reproduce), vector_fields (gradient fields and flows), kfac
+    (Kronecker-factored Fisher blocks), expfam
     (exponential families: natural and mean parameters, Bregman divergences,
     natural gradient and mirror descent; chapter 8), online (one-example-at-a-time
     natural gradient and SGD over many runs; chapter 9)
@@ -49,8 +52,8 @@ _EXPORTS = {
     "woodbury_solve": "linalg",
     "kl_step_size": "trust_region",
 }
-_SUBMODULES = ("plotting", "symbolic", "rl", "datasets", "vector_fields", "kfac",
-               "expfam", "online")
+_SUBMODULES = ("plotting", "symbolic", "lq", "rl", "datasets", "vector_fields",
+               "kfac", "expfam", "online")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 

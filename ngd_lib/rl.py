@@ -1,574 +1,62 @@
-r"""Policy gradients on the 1-D linear-quadratic problem (chapter 7).
+r"""Policy gradients from rollouts of the 1-D linear-quadratic problem (chapter 7).
 
-The environment is a scalar linear system with a quadratic reward and a linear
-Gaussian policy,
+The environment and its closed forms (return, gradient, Fisher matrix, natural
+gradient, optimal gain, exact ascent paths) are :class:`ngd_lib.lq.LinearQuadratic`.
+This module simulates it and estimates from the episodes what the closed forms give
+exactly:
 
-.. math::
+* :func:`rollout` (vectorised over episodes) and :func:`rollout_reference` (one
+  episode at a time, the brute-force twin);
+* :func:`policy_gradient_estimate` (the likelihood-ratio or score-function estimate:
+  REINFORCE and GPOMDP), :func:`fisher_estimate` (the Monte-Carlo Fisher matrix of the
+  policy) and :func:`natural_gradient_estimate`;
+* :func:`train_policy_gradient`, sample-based vanilla or natural policy-gradient
+  ascent with a fixed step ``lr`` or a KL budget ``max_kl`` per iteration
+  (:func:`ngd_lib.kl_step_size`).
 
-    s_{t+1} = a s_t + b u_t, \qquad r_t = -q s_t^2 - r u_t^2, \qquad
-    u_t \sim \pi_\theta(\cdot \mid s_t) = \mathcal N(k s_t, \sigma^2),
-    \qquad \theta = (k, \sigma),
-
-with :math:`s_0 \sim \mathcal N(\mu_0, v_0)` and the discounted return
-:math:`J(\theta) = \mathbb E[\sum_{t\ge0}\gamma^t r_t]`. Everything the chapter needs
-has a closed form here (return, gradient, Fisher matrix, natural gradient, optimal
-gain), and every closed form has a Monte-Carlo twin computed from rollouts.
-
-Write :math:`c = a + bk` for the closed loop and :math:`m_0 = \mathbb E[s_0^2] = \mu_0^2
-+ v_0`. With :math:`u_t = k s_t + \sigma\varepsilon_t`, the state obeys
-:math:`s_{t+1} = c s_t + b\sigma\varepsilon_t`, so :math:`m_{t+1} = c^2 m_t +
-b^2\sigma^2` and, when :math:`\gamma c^2 < 1`,
-
-.. math::
-
-    P(k) = \frac{q + r k^2}{1 - \gamma c^2}, \qquad
-    M(k, \sigma) = \sum_t \gamma^t\,\mathbb E[s_t^2]
-        = \frac{m_0 + \gamma b^2\sigma^2/(1-\gamma)}{1 - \gamma c^2},
-
-    J(k, \sigma) = -\Bigl(m_0 P + \frac{\sigma^2 (r + \gamma b^2 P)}{1-\gamma}\Bigr),
-
-    \nabla_k J = -2 M\,(r k + \gamma b c P), \qquad
-    \nabla_\sigma J = -\frac{2\sigma (r + \gamma b^2 P)}{1 - \gamma},
-
-    F = \frac{1}{\sigma^2}\begin{pmatrix} M & 0 \\ 0 & 2/(1-\gamma)\end{pmatrix},
-    \qquad
-    F^{-1}\nabla J = \begin{pmatrix} -2\sigma^2 (r k + \gamma b c P) \\
-        -\sigma^3 (r + \gamma b^2 P)\end{pmatrix}.
+A rollout whose states or rewards overflow a float (a gain with :math:`|a + bk| > 1`
+over a long horizon, or a huge :math:`\sigma`) says so: :attr:`Rollout.overflow_step`
+is set and :func:`rollout` warns, the estimators raise a ``ValueError`` naming the
+rollout, and the trainer stops with ``success=False`` and a message naming the gain and
+the iteration.
 
 References
 ----------
-Peters & Schaal (2008), "Natural Actor-Critic", Neurocomputing 71, Fig. 1; Kakade
-(2001), "A Natural Policy Gradient"; Levine, CS285 lecture 5; Lin (2019), CMU 10-703
-recitation on natural gradient descent.
+Williams (1992); Baxter & Bartlett (2001); Kakade (2001); Peters & Schaal (2008),
+Neurocomputing 71; Schulman et al. (2015), TRPO.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (
-    _show,
-    as_float_array,
-    as_rng,
-    check_choice,
-    check_int,
-    check_positive,
-    check_positive_definite,
+from ._validation import _show, as_rng, check_choice, check_positive_definite
+from .lq import (
+    LinearQuadratic,
+    as_real_array,
+    check_count,
+    check_positive_real,
+    check_real,
 )
-from .optimize import steepest_descent_step
 from .result import History, OptimizeResult
+from .trust_region import kl_step_size as _kl_step_along
 
 __all__ = [
     "GradientEstimate",
-    "LinearQuadratic",
     "Rollout",
     "fisher_estimate",
-    "gradient_ascent_path",
-    "gradient_field",
     "kl_step_size",
     "natural_gradient_estimate",
-    "newton_ascent_path",
     "policy_gradient_estimate",
     "rollout",
     "rollout_reference",
     "train_policy_gradient",
 ]
-
-
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number; got {_show(value)} of type "
-            f"{type(value).__name__}."
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}.")
-    return value
-
-
-def _scalar_or_array(x: np.ndarray):
-    """Return a Python float for 0-d arrays, the array otherwise."""
-    return float(x) if x.ndim == 0 else x
-
-
-@dataclass(frozen=True)
-class LinearQuadratic:
-    r"""The 1-D discounted linear-quadratic problem with a Gaussian linear policy.
-
-    Dynamics :math:`s' = a s + b u`, reward :math:`-q s^2 - r u^2`, policy
-    :math:`u \sim \mathcal N(k s, \sigma^2)`, discount :math:`\gamma`, initial state
-    :math:`s_0 \sim \mathcal N(\mu_0, v_0)`. The closed loop :math:`s' = (a + bk)s +
-    b\sigma\varepsilon` has a finite discounted return iff
-    :math:`\gamma (a + bk)^2 < 1` (see :meth:`stable_gains`).
-
-    Parameters
-    ----------
-    a, b : float
-        The dynamics; ``b`` must be non-zero (otherwise the action does nothing).
-    q : float
-        State cost, ``>= 0``.
-    r : float
-        Action cost, ``> 0`` (the Riccati equation needs it).
-    gamma : float
-        Discount factor in ``(0, 1)``.
-    s0_mean, s0_var : float
-        Mean and variance (``>= 0``) of the initial state.
-
-    Examples
-    --------
-    The recitation's problem (reward :math:`-s^2 - a^2`, :math:`s' = s + a`):
-
-    >>> env = LinearQuadratic()
-    >>> round(env.optimal_gain(), 4)
-    -0.5884
-    >>> round(env.expected_return(-0.5, 0.5), 4)
-    -7.7419
-
-    Peters & Schaal's set-up (reward :math:`-\tfrac12(s^2 + 0.1 a^2)`):
-
-    >>> peters = LinearQuadratic(q=0.5, r=0.05, gamma=0.95, s0_mean=0.3, s0_var=1e-4)
-
-    References
-    ----------
-    Peters & Schaal (2008), Neurocomputing 71, Fig. 1; Lin (2019), recitation.
-    """
-
-    a: float = 1.0
-    b: float = 1.0
-    q: float = 1.0
-    r: float = 1.0
-    gamma: float = 0.9
-    s0_mean: float = 0.0
-    s0_var: float = 1.0
-
-    def __post_init__(self):
-        for name in ("a", "b", "s0_mean"):
-            object.__setattr__(self, name, _check_real(getattr(self, name), name))
-        if self.b == 0.0:
-            raise ValueError(
-                "b must be non-zero; got 0.0. With b = 0 the action has no effect on "
-                "the state and there is nothing to control."
-            )
-        object.__setattr__(self, "q", check_positive(self.q, "q", allow_zero=True))
-        object.__setattr__(self, "r", check_positive(self.r, "r"))
-        object.__setattr__(
-            self, "s0_var", check_positive(self.s0_var, "s0_var", allow_zero=True)
-        )
-        gamma = _check_real(self.gamma, "gamma")
-        if not 0.0 < gamma < 1.0:
-            raise ValueError(
-                f"gamma must lie strictly between 0 and 1; got {gamma!r}. The "
-                "infinite-horizon return needs discounting, e.g. gamma=0.9."
-            )
-        object.__setattr__(self, "gamma", gamma)
-
-    # ------------------------------------------------------------------ basics
-    @property
-    def initial_second_moment(self) -> float:
-        r""":math:`m_0 = \mathbb E[s_0^2] = \mu_0^2 + v_0`."""
-        return self.s0_mean**2 + self.s0_var
-
-    def stable_gains(self) -> tuple[float, float]:
-        r"""The open interval of gains with :math:`\gamma(a + bk)^2 < 1`.
-
-        Returns
-        -------
-        (k_low, k_high) : tuple of float
-            :math:`((\mp\gamma^{-1/2} - a)/b)`, ordered.
-        """
-        edge = 1.0 / math.sqrt(self.gamma)
-        lo, hi = (-edge - self.a) / self.b, (edge - self.a) / self.b
-        return (min(lo, hi), max(lo, hi))
-
-    def is_stable(self, k):
-        r"""Whether :math:`\gamma(a + bk)^2 < 1` (the discounted return is finite).
-
-        Parameters
-        ----------
-        k : float or array_like
-            Gain(s).
-
-        Returns
-        -------
-        bool or ndarray of bool
-        """
-        k = as_float_array(k, "k")
-        stable = self.gamma * (self.a + self.b * k) ** 2 < 1.0
-        return bool(stable) if stable.ndim == 0 else stable
-
-    def _check_policy(self, k, sigma) -> tuple[np.ndarray, np.ndarray]:
-        """Broadcast ``k``, ``sigma``; raise unless sigma > 0 and the loop is stable."""
-        k = as_float_array(k, "k")
-        sigma = as_float_array(sigma, "sigma")
-        if np.any(sigma <= 0):
-            bad = sigma[sigma <= 0] if sigma.ndim else sigma
-            raise ValueError(
-                f"sigma must be > 0; got {_show(bad)}. The Gaussian policy "
-                "N(k s, sigma^2) needs exploration noise: its score and Fisher matrix "
-                "scale like 1/sigma and are undefined at sigma = 0."
-            )
-        unstable = ~np.asarray(self.is_stable(k))
-        if np.any(unstable):
-            bad = k[unstable] if k.ndim else k
-            lo, hi = self.stable_gains()
-            raise ValueError(
-                f"the closed loop is unstable at k = {_show(bad)}: gamma*(a + b*k)**2 "
-                f">= 1, so the discounted return is -infinity. Use k in the open "
-                f"interval ({lo:.6g}, {hi:.6g})."
-            )
-        return np.broadcast_arrays(k, sigma)
-
-    def value_coefficient(self, k):
-        r""":math:`P(k) = (q + r k^2)/(1 - \gamma(a + bk)^2)`.
-
-        The value of state :math:`s` under the policy is :math:`-P s^2 -
-        \sigma^2(r + \gamma b^2 P)/(1-\gamma)`. ``inf`` where the loop is unstable.
-        """
-        k = as_float_array(k, "k")
-        denom = 1.0 - self.gamma * (self.a + self.b * k) ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            P = np.where(denom > 0, (self.q + self.r * k**2) / denom, np.inf)
-        return _scalar_or_array(P)
-
-    def discounted_state_moment(self, k, sigma):
-        r""":math:`M = \sum_t \gamma^t \mathbb E[s_t^2]` under the noisy closed loop.
-
-        :math:`m_{t+1} = (a+bk)^2 m_t + b^2\sigma^2` sums to
-        :math:`M = (m_0 + \gamma b^2\sigma^2/(1-\gamma))/(1 - \gamma(a+bk)^2)`.
-
-        Raises
-        ------
-        ValueError
-            If ``sigma <= 0`` or the closed loop is unstable.
-        """
-        k, sigma = self._check_policy(k, sigma)
-        return _scalar_or_array(self._moment(k, sigma))
-
-    # Unvalidated kernels (arrays or floats, stable k and sigma > 0 assumed); the
-    # public methods validate and then call these, the path loop calls them directly.
-    def _moment(self, k, sigma):
-        c = self.a + self.b * k
-        return (self.initial_second_moment
-                + self.gamma * self.b**2 * sigma**2 / (1 - self.gamma)) / (
-            1 - self.gamma * c**2)
-
-    def _P(self, k):
-        return (self.q + self.r * k**2) / (1 - self.gamma * (self.a + self.b * k) ** 2)
-
-    def _return(self, k, sigma):
-        P = self._P(k)
-        return -(self.initial_second_moment * P
-                 + sigma**2 * (self.r + self.gamma * self.b**2 * P) / (1 - self.gamma))
-
-    def _gradient(self, k, sigma):
-        c, P = self.a + self.b * k, self._P(k)
-        M = self._moment(k, sigma)
-        grad_k = -2 * M * (self.r * k + self.gamma * self.b * c * P)
-        grad_sigma = -2 * sigma * (self.r + self.gamma * self.b**2 * P) / (
-            1 - self.gamma)
-        return grad_k, grad_sigma
-
-    def _hessian(self, k, sigma):
-        # J = -(m0 + gamma b^2 sigma^2/(1-gamma)) P(k) - r sigma^2/(1-gamma); with
-        # D = 1 - gamma c^2: P' = 2(rk + gamma b c P)/D and, differentiating
-        # P D = q + r k^2 twice, P'' = (2r + 4 gamma b c P' + 2 gamma b^2 P)/D.
-        g, b = self.gamma, self.b
-        c = self.a + b * k
-        D = 1 - g * c**2
-        P = (self.q + self.r * k**2) / D
-        dP = 2 * (self.r * k + g * b * c * P) / D
-        d2P = (2 * self.r + 4 * g * b * c * dP + 2 * g * b**2 * P) / D
-        size = self.initial_second_moment + g * b**2 * sigma**2 / (1 - g)
-        h_kk = -size * d2P
-        h_ks = -2 * sigma * g * b**2 * dP / (1 - g)
-        h_ss = -2 * (self.r + g * b**2 * P) / (1 - g)
-        return h_kk, h_ks, h_ss
-
-    def _natural(self, k, sigma):
-        c, P = self.a + self.b * k, self._P(k)
-        w_k = -2 * sigma**2 * (self.r * k + self.gamma * self.b * c * P)
-        w_sigma = -(sigma**3) * (self.r + self.gamma * self.b**2 * P)
-        return w_k, w_sigma
-
-    # ------------------------------------------------------------ closed forms
-    def expected_return(self, k, sigma, *, normalized: bool = False):
-        r"""The discounted return :math:`J(k, \sigma)` in closed form.
-
-        .. math::
-
-            J = -\Bigl(m_0 P(k) + \frac{\sigma^2 (r + \gamma b^2 P(k))}{1-\gamma}\Bigr)
-
-        Parameters
-        ----------
-        k, sigma : float or array_like
-            Gain(s) and noise level(s) ``>= 0`` (``sigma = 0`` is the deterministic
-            policy); broadcast against each other.
-        normalized : bool, keyword-only
-            Return :math:`(1-\gamma) J` (Peters & Schaal's normalised return, the
-            expected reward under the normalised discounted state distribution).
-
-        Returns
-        -------
-        float or ndarray
-            ``-inf`` where :math:`\gamma(a+bk)^2 \ge 1`.
-
-        Raises
-        ------
-        ValueError
-            If any ``sigma < 0``.
-        """
-        k = as_float_array(k, "k")
-        sigma = as_float_array(sigma, "sigma")
-        if np.any(sigma < 0):
-            bad = sigma[sigma < 0] if sigma.ndim else sigma
-            raise ValueError(
-                f"sigma must be >= 0; got {_show(bad)}. It is the standard deviation "
-                "of the policy's noise."
-            )
-        k, sigma = np.broadcast_arrays(k, sigma)
-        P = np.asarray(self.value_coefficient(k))
-        with np.errstate(invalid="ignore"):
-            J = -(self.initial_second_moment * P
-                  + sigma**2 * (self.r + self.gamma * self.b**2 * P) / (1 - self.gamma))
-        J = np.where(np.isfinite(P), J, -np.inf)
-        if normalized:
-            J = (1 - self.gamma) * J
-        return _scalar_or_array(J)
-
-    def policy_gradient(self, k, sigma, *, normalized: bool = False) -> np.ndarray:
-        r"""The exact gradient :math:`\nabla_\theta J`, :math:`\theta = (k, \sigma)`.
-
-        .. math::
-
-            \nabla_k J = -2 M (r k + \gamma b c P), \qquad
-            \nabla_\sigma J = -\frac{2\sigma (r + \gamma b^2 P)}{1-\gamma},
-
-        with :math:`c = a + bk` and :math:`M` from :meth:`discounted_state_moment`
-        (from :math:`P'(k) = 2(rk + \gamma b c P)/(1 - \gamma c^2)`).
-
-        Parameters
-        ----------
-        k, sigma : float or array_like
-            Broadcast against each other.
-        normalized : bool, keyword-only
-            The gradient of :math:`(1-\gamma)J` instead.
-
-        Returns
-        -------
-        ndarray, shape (..., 2)
-            ``[..., 0]`` is :math:`\partial J/\partial k`, ``[..., 1]`` is
-            :math:`\partial J/\partial\sigma`.
-
-        Raises
-        ------
-        ValueError
-            If ``sigma <= 0`` or the closed loop is unstable (the message gives the
-            interval of stable gains).
-        """
-        k, sigma = self._check_policy(k, sigma)
-        grad = np.stack(self._gradient(k, sigma), axis=-1)
-        return (1 - self.gamma) * grad if normalized else grad
-
-    def return_hessian(self, k, sigma, *, normalized: bool = False) -> np.ndarray:
-        r"""The exact Hessian :math:`\nabla^2_\theta J` of the return.
-
-        From :math:`J = -\bigl(m_0 + \gamma b^2\sigma^2/(1-\gamma)\bigr)P(k)
-        - r\sigma^2/(1-\gamma)`,
-
-        .. math::
-
-            \partial_k^2 J = -\Bigl(m_0 + \frac{\gamma b^2\sigma^2}{1-\gamma}\Bigr)
-                P''(k), \qquad
-            \partial_k\partial_\sigma J = -\frac{2\gamma b^2\sigma P'(k)}{1-\gamma},
-            \qquad
-            \partial_\sigma^2 J = -\frac{2(r + \gamma b^2 P)}{1-\gamma},
-
-        with :math:`P' = 2(rk + \gamma b c P)/D`, :math:`P'' = (2r + 4\gamma b c P'
-        + 2\gamma b^2 P)/D`, :math:`c = a + bk`, :math:`D = 1 - \gamma c^2`
-        (differentiate :math:`P D = q + rk^2` twice). It is not the Fisher matrix:
-        it depends on the reward, the Fisher only on the policy and the states.
-
-        Parameters
-        ----------
-        k, sigma : float or array_like
-            Broadcast against each other.
-        normalized : bool, keyword-only
-            The Hessian of :math:`(1-\gamma)J` instead.
-
-        Returns
-        -------
-        ndarray, shape (..., 2, 2)
-            Symmetric; ``[..., 0, 0]`` is :math:`\partial_k^2 J`.
-
-        Raises
-        ------
-        ValueError
-            If ``sigma <= 0`` or the closed loop is unstable.
-
-        Examples
-        --------
-        >>> env = LinearQuadratic()
-        >>> H = env.return_hessian(-0.5, 0.5)
-        >>> bool(np.all(np.linalg.eigvalsh(H) < 0))
-        True
-        """
-        k, sigma = self._check_policy(k, sigma)
-        h_kk, h_ks, h_ss = self._hessian(k, sigma)
-        H = np.empty(k.shape + (2, 2))
-        H[..., 0, 0] = h_kk
-        H[..., 0, 1] = H[..., 1, 0] = h_ks
-        H[..., 1, 1] = h_ss
-        return (1 - self.gamma) * H if normalized else H
-
-    def fisher(self, k, sigma, *, normalized: bool = False) -> np.ndarray:
-        r"""The Fisher matrix :math:`\sum_t\gamma^t\mathbb E[\nabla\log\pi
-        \,\nabla\log\pi^\top]` over the discounted state distribution.
-
-        The scores are :math:`\partial_k\log\pi = \varepsilon s/\sigma` and
-        :math:`\partial_\sigma\log\pi = (\varepsilon^2 - 1)/\sigma` with
-        :math:`\varepsilon = (u - ks)/\sigma`, so
-
-        .. math::
-
-            F = \frac{1}{\sigma^2}
-                \begin{pmatrix} M & 0 \\ 0 & 2/(1-\gamma)\end{pmatrix}.
-
-        Parameters
-        ----------
-        k, sigma : float or array_like
-        normalized : bool, keyword-only
-            :math:`(1-\gamma)F`, the Fisher matrix under the normalised discounted
-            state distribution (Peters & Schaal's :math:`\mathrm{diag}(\mathbb E_d[s^2],
-            2)/\sigma^2`). The natural gradient is the same either way.
-
-        Returns
-        -------
-        ndarray, shape (..., 2, 2)
-
-        Raises
-        ------
-        ValueError
-            If ``sigma <= 0`` or the closed loop is unstable.
-        """
-        k, sigma = self._check_policy(k, sigma)
-        F = np.zeros(k.shape + (2, 2))
-        F[..., 0, 0] = self._moment(k, sigma) / sigma**2
-        F[..., 1, 1] = 2 / ((1 - self.gamma) * sigma**2)
-        return (1 - self.gamma) * F if normalized else F
-
-    def natural_gradient(self, k, sigma) -> np.ndarray:
-        r"""The natural gradient :math:`w = F^{-1}\nabla J` in closed form.
-
-        .. math::
-
-            w_k = -2\sigma^2 (r k + \gamma b c P), \qquad
-            w_\sigma = -\sigma^3 (r + \gamma b^2 P).
-
-        It does not depend on :math:`\mathbb E[s_0^2]`, nor on whether :math:`J` and
-        :math:`F` are both normalised by :math:`(1-\gamma)`. With :math:`a = b = 1`,
-        :math:`q = \tfrac12`, :math:`r = \tfrac12 R` it is Peters & Schaal's
-        :math:`w_k = (-k(R + \gamma\tilde P) - \gamma\tilde P)\sigma^2`,
-        :math:`w_\sigma = -\tfrac12(R + \gamma\tilde P)\sigma^3` with
-        :math:`\tilde P = 2P`.
-
-        Returns
-        -------
-        ndarray, shape (..., 2)
-
-        Raises
-        ------
-        ValueError
-            If ``sigma <= 0`` or the closed loop is unstable.
-        """
-        k, sigma = self._check_policy(k, sigma)
-        return np.stack(self._natural(k, sigma), axis=-1)
-
-    def discounted_kl(self, k, sigma, k_new, sigma_new):
-        r"""The discounted KL divergence from policy :math:`(k, \sigma)` to a new one.
-
-        .. math::
-
-            \sum_t \gamma^t\,\mathbb E_{s_t}\bigl[\mathrm{KL}(\pi_\theta(\cdot\mid s_t)
-            \,\Vert\,\pi_{\theta'}(\cdot\mid s_t))\bigr]
-            = \frac{\log(\sigma'/\sigma) + \sigma^2/(2\sigma'^2) - \tfrac12}{1-\gamma}
-            + \frac{(k - k')^2 M(k, \sigma)}{2\sigma'^2},
-
-        with the states drawn under the *old* policy. Its Hessian in
-        :math:`\theta'` at :math:`\theta' = \theta` is :meth:`fisher`, so for a small
-        step :math:`\Delta` it is :math:`\approx \tfrac12\Delta^\top F\Delta`.
-
-        Parameters
-        ----------
-        k, sigma : float or array_like
-            The old policy (stable, ``sigma > 0``).
-        k_new, sigma_new : float or array_like
-            The new policy (``sigma_new > 0``; ``k_new`` need not be stable).
-
-        Returns
-        -------
-        float or ndarray
-
-        Raises
-        ------
-        ValueError
-            If a ``sigma`` is not positive or the old policy is unstable.
-        """
-        k, sigma = self._check_policy(k, sigma)
-        k_new = as_float_array(k_new, "k_new")
-        sigma_new = as_float_array(sigma_new, "sigma_new")
-        if np.any(sigma_new <= 0):
-            raise ValueError(
-                f"sigma_new must be > 0; got {_show(sigma_new)}. A policy with "
-                "sigma = 0 is deterministic and the KL divergence to it is infinite."
-            )
-        noise_part = (np.log(sigma_new / sigma) + sigma**2 / (2 * sigma_new**2)
-                      - 0.5) / (1 - self.gamma)
-        gain_part = (k - k_new) ** 2 * self._moment(k, sigma) / (2 * sigma_new**2)
-        return _scalar_or_array(noise_part + gain_part)
-
-    # ----------------------------------------------------------------- optimum
-    def optimal_value_coefficient(self) -> float:
-        r"""The positive root :math:`P^\star` of the scalar discounted Riccati equation.
-
-        :math:`P = q + \gamma a^2 P - \gamma^2 a^2 b^2 P^2/(r + \gamma b^2 P)` is the
-        quadratic :math:`\gamma b^2 P^2 + (r(1-\gamma a^2) - \gamma q b^2) P - qr = 0`.
-        """
-        B = self.r * (1 - self.gamma * self.a**2) - self.gamma * self.q * self.b**2
-        A = self.gamma * self.b**2
-        return (-B + math.sqrt(B * B + 4 * A * self.q * self.r)) / (2 * A)
-
-    def optimal_gain(self) -> float:
-        r"""The optimal gain :math:`k^\star = -\gamma abP^\star/(r+\gamma b^2P^\star)`.
-
-        :math:`k^\star` maximises :math:`J(k, \sigma)` for *every* :math:`\sigma`
-        (the noise adds :math:`\sigma^2`-terms that scale :math:`P` but do not move
-        its minimiser), so it is also the optimum as :math:`\sigma \to 0`. In the
-        recitation's setting (:math:`a=b=q=r=1`) it is
-        :math:`k^\star = (1 - \sqrt{1 + 4\gamma^2})/(2\gamma)`.
-
-        Returns
-        -------
-        float
-        """
-        P = self.optimal_value_coefficient()
-        return -self.gamma * self.a * self.b * P / (self.r + self.gamma * self.b**2 * P)
-
-    def effective_horizon(self, k, *, tol: float = 1e-6) -> int:
-        r"""The smallest horizon :math:`T` with :math:`\rho^T \le` ``tol``.
-
-        :math:`\rho = \max(\gamma, \gamma(a+bk)^2)` is the rate at which the
-        discounted terms :math:`\gamma^t\mathbb E[r_t]` decay, so truncating rollouts
-        at :math:`T` changes :math:`J` by a relative amount of order ``tol``.
-        """
-        check_positive(tol, "tol")
-        self._check_policy(k, 1.0)
-        rho = max(self.gamma, self.gamma * (self.a + self.b * float(k)) ** 2)
-        return max(1, math.ceil(math.log(min(tol, 1.0)) / math.log(rho)))
 
 
 # ---------------------------------------------------------------------- rollouts
@@ -586,6 +74,9 @@ class Rollout:
         :math:`r_t = -q s_t^2 - r u_t^2`.
     k, sigma, gamma : float
         The policy that generated them and the discount.
+    overflow_step : int or None
+        The first step :math:`t` at which a state, action or reward of some episode
+        is not a finite float (the simulation overflowed), or None.
     """
 
     states: np.ndarray
@@ -594,6 +85,7 @@ class Rollout:
     k: float
     sigma: float
     gamma: float
+    overflow_step: int | None = None
 
     @property
     def n_episodes(self) -> int:
@@ -625,28 +117,56 @@ class Rollout:
         return np.stack([eps * s / self.sigma, (eps**2 - 1) / self.sigma], axis=-1)
 
 
+def _physical_memory() -> int | None:
+    """Bytes of RAM of this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def _check_rollout_args(env, k, sigma, n_episodes, horizon):
     if not isinstance(env, LinearQuadratic):
         raise TypeError(
             f"env must be a LinearQuadratic; got {type(env).__name__}. "
-            "Build one with rl.LinearQuadratic(...)."
+            "Build one with lq.LinearQuadratic(...)."
         )
-    k = _check_real(k, "k")
-    sigma = check_positive(sigma, "sigma")
-    return k, sigma, check_int(n_episodes, "n_episodes"), check_int(horizon, "horizon")
+    k = check_real(k, "k")
+    sigma = check_positive_real(
+        sigma, "sigma", fix="sigma is the policy's standard deviation; the scores "
+        "divide by it, so pass sigma > 0 (e.g. 0.3).")
+    n_episodes = check_count(n_episodes, "n_episodes",
+                             fix="Pass n_episodes=100 or more for an estimate.")
+    horizon = check_count(horizon, "horizon", fix="Pass horizon >= 1 steps, e.g. "
+                          "env.effective_horizon(k).")
+    needed = 3 * (horizon + 1) * n_episodes * 8  # states, actions, rewards in float64
+    memory = _physical_memory()
+    if memory is not None and needed > memory:
+        raise ValueError(
+            f"n_episodes = {n_episodes:,} and horizon = {horizon:,} need "
+            f"{needed / 2**30:,.3g} GiB for the states, actions and rewards, more "
+            f"than this machine's {memory / 2**30:.3g} GiB. Simulate fewer episodes "
+            "per call (in batches) or a shorter horizon."
+        )
+    return k, sigma, n_episodes, horizon
 
 
-def _draw(env, n_episodes, horizon, rng, out=None):
-    """The random numbers of a rollout, drawn in one fixed order.
+def _overflow_step(states, rewards) -> int | None:
+    """First step with a non-finite reward or next state (arrays time-major)."""
+    # one reduction in the common case: a finite sum means every entry is finite
+    if np.isfinite(rewards.sum()) and np.isfinite(states[-1]).all():
+        return None
+    bad = ~np.isfinite(rewards).all(axis=1) | ~np.isfinite(states[1:]).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None  # else: only the sum is huge
 
-    ``s0`` (n_episodes draws), then the noise, time-major (row t is step t), written
-    into ``out`` if given (saves allocating a second large array).
-    """
-    s0 = env.s0_mean + math.sqrt(env.s0_var) * rng.standard_normal(n_episodes)
-    if out is None:
-        out = np.empty((horizon, n_episodes))
-    rng.standard_normal(out=out)
-    return s0, out
+
+def _warn_overflow(ro: Rollout) -> None:
+    if ro.overflow_step is not None:
+        warnings.warn(
+            f"the rollout at k = {ro.k:.6g}, sigma = {ro.sigma:.6g} overflows a float "
+            f"at step {ro.overflow_step} of {ro.horizon}; estimates from it raise "
+            "ValueError. Use a shorter horizon, a smaller sigma or a gain with "
+            "|a + b k| <= 1.", RuntimeWarning, stacklevel=3)
 
 
 def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
@@ -658,7 +178,8 @@ def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
     are :math:`s_0` (``n_episodes`` draws) and then :math:`\varepsilon` (``horizon x
     n_episodes``, one row per step), in that order, so :func:`rollout_reference` with
     the same ``rng`` state gives the same episodes. The closed loop need not be
-    stable here (states then grow).
+    stable here (states then grow); if they overflow a float, the result's
+    ``overflow_step`` says where and a ``RuntimeWarning`` is issued.
 
     Parameters
     ----------
@@ -681,42 +202,79 @@ def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
     Raises
     ------
     TypeError
-        If ``env`` is not a :class:`LinearQuadratic` or an argument has the wrong type.
+        If ``env`` is not a :class:`~ngd_lib.lq.LinearQuadratic` or an argument has
+        the wrong type.
     ValueError
-        If ``sigma <= 0`` or ``n_episodes``/``horizon`` < 1.
+        If ``sigma <= 0``, ``n_episodes``/``horizon`` < 1, a number is not finite, or
+        the arrays would not fit in this machine's memory.
+
+    Warns
+    -----
+    RuntimeWarning
+        If the episodes overflow a float (``overflow_step`` is then set).
 
     Examples
     --------
+    >>> from ngd_lib.lq import LinearQuadratic
     >>> ro = rollout(LinearQuadratic(), -0.5, 0.3, n_episodes=4, horizon=10, rng=0)
-    >>> ro.states.shape, ro.actions.shape
-    ((4, 11), (4, 10))
+    >>> ro.states.shape, ro.actions.shape, ro.overflow_step
+    ((4, 11), (4, 10), None)
     """
+    ro = _simulate(env, k, sigma, n_episodes=n_episodes, horizon=horizon, rng=rng)
+    _warn_overflow(ro)
+    return ro
+
+
+def _simulate(env, k, sigma, *, n_episodes, horizon, rng) -> Rollout:
+    """:func:`rollout` without the warning (the trainer reports overflow itself)."""
     k, sigma, n_episodes, horizon = _check_rollout_args(env, k, sigma, n_episodes,
                                                         horizon)
     # Work time-major, so each step touches contiguous rows of n_episodes numbers
     # that stay in cache, and allocate only the three outputs (first touches of
     # fresh memory cost as much as the arithmetic).
-    actions = np.empty((horizon, n_episodes))
+    try:
+        actions = np.empty((horizon, n_episodes))
+        states = np.empty((horizon + 1, n_episodes))
+        rewards = np.empty((horizon, n_episodes))
+    except MemoryError:  # where the OS does not tell _check_rollout_args its RAM
+        raise ValueError(
+            f"n_episodes = {n_episodes:,} and horizon = {horizon:,} need "
+            f"{3 * (horizon + 1) * n_episodes * 8 / 2**30:,.3g} GiB, more than is "
+            "free. Simulate fewer episodes per call (in batches) or a shorter horizon."
+        ) from None
     s0, _ = _draw(env, n_episodes, horizon, as_rng(rng), out=actions)
     actions *= sigma                      # sigma eps_t, completed to u_t below
-    states = np.empty((horizon + 1, n_episodes))
     states[0] = s0
-    rewards = np.empty((horizon, n_episodes))
     row = np.empty(n_episodes)
-    for t in range(horizon):
-        s, u, s_next = states[t], actions[t], states[t + 1]
-        np.multiply(s, k, out=row)
-        u += row                          # u_t = k s_t + sigma eps_t
-        np.multiply(s, env.a, out=s_next)
-        np.multiply(u, env.b, out=row)
-        s_next += row                     # s_{t+1} = a s_t + b u_t
-        np.multiply(s, s, out=rewards[t])
-        rewards[t] *= -env.q
-        np.multiply(u, u, out=row)
-        row *= env.r
-        rewards[t] -= row                 # r_t = -q s_t^2 - r u_t^2
+    with np.errstate(over="ignore", invalid="ignore"):  # reported as overflow_step
+        for t in range(horizon):
+            s, u, s_next = states[t], actions[t], states[t + 1]
+            np.multiply(s, k, out=row)
+            u += row                      # u_t = k s_t + sigma eps_t
+            np.multiply(s, env.a, out=s_next)
+            np.multiply(u, env.b, out=row)
+            s_next += row                 # s_{t+1} = a s_t + b u_t
+            np.multiply(s, s, out=rewards[t])
+            rewards[t] *= -env.q
+            np.multiply(u, u, out=row)
+            row *= env.r
+            rewards[t] -= row             # r_t = -q s_t^2 - r u_t^2
+        overflow = _overflow_step(states, rewards)
     # transposed views: episodes in rows, as documented, without copying
-    return Rollout(states.T, actions.T, rewards.T, k, sigma, env.gamma)
+    return Rollout(states.T, actions.T, rewards.T, k, sigma, env.gamma, overflow)
+
+
+def _draw(env, n_episodes, horizon, rng, out=None):
+    """The random numbers of a rollout, drawn in one fixed order.
+
+    ``s0`` (n_episodes draws), then the noise, time-major (row t is step t), written
+    into ``out`` if given (saves allocating a second large array).
+    """
+    s0 = env.s0_mean + math.sqrt(env.s0_var) * rng.standard_normal(n_episodes)
+    if out is None:
+        out = np.empty((horizon, n_episodes))
+    rng.standard_normal(out=out)
+    return s0, out
 
 
 def rollout_reference(env: LinearQuadratic, k, sigma, *, n_episodes: int,
@@ -725,7 +283,7 @@ def rollout_reference(env: LinearQuadratic, k, sigma, *, n_episodes: int,
 
     A plain Python loop over episodes and steps with scalar arithmetic: the
     brute-force twin that tests and the benchmark compare :func:`rollout` with.
-    Parameters, returns and errors as in :func:`rollout`.
+    Parameters, returns, warnings and errors as in :func:`rollout`.
     """
     k, sigma, n_episodes, horizon = _check_rollout_args(env, k, sigma, n_episodes,
                                                         horizon)
@@ -738,13 +296,17 @@ def rollout_reference(env: LinearQuadratic, k, sigma, *, n_episodes: int,
         s = float(s0[i])
         states[i, 0] = s
         noise = eps[:, i].tolist()
-        for t in range(horizon):
+        for t in range(horizon):  # Python floats overflow to inf as numpy's do
             u = k * s + sigma * noise[t]
             actions[i, t] = u
             rewards[i, t] = -q * s * s - r * u * u
             s = a * s + b * u
             states[i, t + 1] = s
-    return Rollout(states, actions, rewards, k, sigma, env.gamma)
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflow = _overflow_step(states.T, rewards.T)
+    ro = Rollout(states, actions, rewards, k, sigma, env.gamma, overflow)
+    _warn_overflow(ro)
+    return ro
 
 
 # -------------------------------------------------------------------- estimators
@@ -776,7 +338,28 @@ def _check_rollout(rollout_) -> Rollout:
             f"rollout must be a Rollout; got {type(rollout_).__name__}. Simulate one "
             "with rl.rollout(env, k, sigma, n_episodes=..., horizon=..., rng=...)."
         )
+    if rollout_.overflow_step is not None:
+        raise ValueError(
+            f"rollout overflowed a float at step {rollout_.overflow_step} of "
+            f"{rollout_.horizon} (k = {rollout_.k:.6g}, sigma = {rollout_.sigma:.6g}): "
+            "its states or rewards are not finite, so no estimate can be formed. "
+            "Simulate a shorter horizon, a smaller sigma or a gain with |a + b k| <= 1."
+        )
     return rollout_
+
+
+def _check_estimate(value: np.ndarray, what: str, ro: Rollout) -> np.ndarray:
+    """Raise a ValueError naming the rollout if ``value`` overflowed a float."""
+    if not np.all(np.isfinite(value)):
+        largest = float(np.max(np.abs(ro.states)))
+        raise ValueError(
+            f"{what} overflows a float for this rollout (k = {ro.k:.6g}, sigma = "
+            f"{ro.sigma:.6g}, horizon {ro.horizon}): its states reach |s| = "
+            f"{largest:.3g}, and products of scores and returns exceed "
+            f"{np.finfo(float).max:.3g}. Simulate a shorter horizon, a smaller sigma "
+            "or a gain with |a + b k| <= 1."
+        )
+    return value
 
 
 def _leave_one_out_mean(x: np.ndarray) -> np.ndarray:
@@ -800,6 +383,11 @@ def _per_episode_gradients(ro: Rollout, method: str, baseline: bool) -> np.ndarr
     return np.einsum("ntd,nt->nd", scores, to_go)
 
 
+def _per_episode_fisher(ro: Rollout) -> np.ndarray:
+    scores = ro.scores
+    return np.einsum("ntd,nte,t->nde", scores, scores, ro.discounts)
+
+
 def policy_gradient_estimate(rollout: Rollout, *, method: str = "gpomdp",
                              baseline: bool = True) -> GradientEstimate:
     r"""The likelihood-ratio (REINFORCE or GPOMDP) estimate of :math:`\nabla_\theta J`.
@@ -812,8 +400,8 @@ def policy_gradient_estimate(rollout: Rollout, *, method: str = "gpomdp",
     episodes (leave-one-out), so it lowers the variance without adding bias.
 
     The estimate targets the return truncated at the rollout's horizon; choose the
-    horizon with :meth:`LinearQuadratic.effective_horizon` to compare with the
-    infinite-horizon closed form.
+    horizon with :meth:`~ngd_lib.lq.LinearQuadratic.effective_horizon` to compare with
+    the infinite-horizon closed form.
 
     Parameters
     ----------
@@ -833,7 +421,8 @@ def policy_gradient_estimate(rollout: Rollout, *, method: str = "gpomdp",
     TypeError
         If ``rollout`` is not a :class:`Rollout`.
     ValueError
-        If ``method`` is unknown or there is a single episode.
+        If ``method`` is unknown, there is a single episode, or the rollout (or the
+        estimate) overflowed a float.
 
     References
     ----------
@@ -846,25 +435,27 @@ def policy_gradient_estimate(rollout: Rollout, *, method: str = "gpomdp",
             f"rollout must hold at least 2 episodes for a standard error and a "
             f"baseline; got {ro.n_episodes}. Simulate more episodes."
         )
-    per_episode = _per_episode_gradients(ro, method, baseline)
     n = ro.n_episodes
-    returns = ro.discounted_returns
-    return GradientEstimate(
-        grad=per_episode.mean(axis=0),
-        stderr=per_episode.std(axis=0, ddof=1) / math.sqrt(n),
-        return_mean=float(returns.mean()),
-        return_stderr=float(returns.std(ddof=1) / math.sqrt(n)),
-        n_episodes=n,
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_episode = _per_episode_gradients(ro, method, baseline)
+        returns = ro.discounted_returns
+        grad = per_episode.mean(axis=0)
+        stderr = per_episode.std(axis=0, ddof=1) / math.sqrt(n)
+        return_stderr = float(returns.std(ddof=1) / math.sqrt(n))
+    _check_estimate(np.r_[grad, stderr, returns.mean(), return_stderr],
+                    "the policy-gradient estimate", ro)
+    return GradientEstimate(grad=grad, stderr=stderr,
+                            return_mean=float(returns.mean()),
+                            return_stderr=return_stderr, n_episodes=n)
 
 
 def fisher_estimate(rollout: Rollout, *, return_stderr: bool = False):
     r"""The Monte-Carlo Fisher matrix :math:`\frac1N\sum_i\sum_t\gamma^t
     \nabla\log\pi_t^{(i)}\nabla\log\pi_t^{(i)\top}`.
 
-    Its expectation is :meth:`LinearQuadratic.fisher` (truncated at the horizon).
-    The actions are sampled from the policy itself, so this is the true (model)
-    Fisher, estimated, not the empirical Fisher of chapter 4.
+    Its expectation is :meth:`~ngd_lib.lq.LinearQuadratic.fisher` (truncated at the
+    horizon). The actions are sampled from the policy itself, so this is the true
+    (model) Fisher, estimated, not the empirical Fisher of chapter 4.
 
     Parameters
     ----------
@@ -878,18 +469,28 @@ def fisher_estimate(rollout: Rollout, *, return_stderr: bool = False):
     F : ndarray, shape (2, 2)
     stderr : ndarray, shape (2, 2)
         Only if ``return_stderr``.
+
+    Raises
+    ------
+    TypeError
+        If ``rollout`` is not a :class:`Rollout`.
+    ValueError
+        If the rollout (or the estimate) overflowed a float, or ``return_stderr`` is
+        asked of a single episode.
     """
     ro = _check_rollout(rollout)
-    scores = ro.scores
-    per_episode = np.einsum("ntd,nte,t->nde", scores, scores, ro.discounts)
-    F = per_episode.mean(axis=0)
-    if not return_stderr:
-        return F
-    if ro.n_episodes < 2:
+    if return_stderr and ro.n_episodes < 2:
         raise ValueError(
-            "rollout must hold at least 2 episodes for a standard error; got 1."
+            "rollout must hold at least 2 episodes for a standard error; got 1. "
+            "Simulate more episodes or pass return_stderr=False."
         )
-    return F, per_episode.std(axis=0, ddof=1) / math.sqrt(ro.n_episodes)
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_episode = _per_episode_fisher(ro)
+        F = _check_estimate(per_episode.mean(axis=0), "the Fisher estimate", ro)
+        if not return_stderr:
+            return F
+        stderr = per_episode.std(axis=0, ddof=1) / math.sqrt(ro.n_episodes)
+    return F, _check_estimate(stderr, "the Fisher estimate's standard error", ro)
 
 
 def natural_gradient_estimate(rollout: Rollout, *, damping: float = 0.0,
@@ -919,12 +520,14 @@ def natural_gradient_estimate(rollout: Rollout, *, damping: float = 0.0,
     Raises
     ------
     ValueError
-        If ``damping < 0``, ``n_batches < 2``, too few episodes, or :math:`\hat F +
-        \lambda I` is not positive definite.
+        If ``damping < 0``, ``n_batches < 2``, too few episodes, :math:`\hat F +
+        \lambda I` is not positive definite, or the rollout overflowed a float.
     """
     ro = _check_rollout(rollout)
-    damping = check_positive(damping, "damping", allow_zero=True)
-    n_batches = check_int(n_batches, "n_batches", minimum=2)
+    damping = check_positive_real(
+        damping, "damping", allow_zero=True,
+        fix="Pass damping=0.0 or a small positive value such as 1e-3.")
+    n_batches = check_count(n_batches, "n_batches", minimum=2)
     check_choice(method, "method", ("gpomdp", "reinforce"))
     if ro.n_episodes < 2 * n_batches:
         raise ValueError(
@@ -933,9 +536,11 @@ def natural_gradient_estimate(rollout: Rollout, *, damping: float = 0.0,
         )
 
     def solve(sub: Rollout) -> np.ndarray:
-        F = fisher_estimate(sub) + damping * np.eye(2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = _per_episode_fisher(sub).mean(axis=0) + damping * np.eye(2)
+            g = _per_episode_gradients(sub, method, True).mean(axis=0)
+        _check_estimate(np.r_[F.ravel(), g], "the natural-gradient estimate", ro)
         check_positive_definite(F, "the estimated Fisher matrix plus damping")
-        g = _per_episode_gradients(sub, method, True).mean(axis=0)
         return np.linalg.solve(F, g)
 
     w = solve(ro)
@@ -958,31 +563,31 @@ def _subset(ro: Rollout, idx: np.ndarray) -> Rollout:
 
 # ---------------------------------------------------------------- step sizes
 def kl_step_size(grad, fisher, max_kl) -> float:
-    r"""The step size :math:`\alpha` that puts the natural step on a KL sphere.
+    r"""The step size :math:`\alpha` that puts the natural step on the KL budget.
 
-    The step :math:`\Delta = \alpha F^{-1}g` has
-    :math:`\mathrm{KL} \approx \tfrac12\Delta^\top F\Delta = \epsilon^2` (the KL
-    budget ``max_kl``) for
+    The natural direction :math:`d = F^{-1}g`, then :func:`ngd_lib.kl_step_size`
+    (the library's one KL step): :math:`\Delta = \alpha d` has
+    :math:`\tfrac12\Delta^\top F\Delta = \delta` (``max_kl``) for
 
     .. math::
 
-        \alpha = \sqrt{\frac{2\epsilon^2}{g^\top F^{-1} g}}.
+        \alpha = \sqrt{\frac{2\delta}{d^\top F d}}
+               = \sqrt{\frac{2\delta}{g^\top F^{-1} g}}.
 
     (Lecture transcriptions often write :math:`g^\top F g` in the denominator; that
     does not satisfy the constraint.) This is TRPO's step (Schulman et al. 2015,
     App. C, :math:`\beta = \sqrt{2\delta/(s^\top A s)}` with :math:`s = F^{-1}g`), and
-    chapter 2's steepest step under :math:`\tfrac12\delta^\top F\delta = \epsilon^2`
-    with radius :math:`\epsilon = \sqrt{\text{max\_kl}}` (TRPO's :math:`\delta` is
-    :math:`\epsilon^2`).
+    chapter 2's steepest step under :math:`\tfrac12\delta^\top F\delta \le
+    \epsilon^2` with radius :math:`\epsilon = \sqrt{\delta}`.
 
     Parameters
     ----------
-    grad : array_like, shape (d,)
+    grad : array_like, shape (P,)
         Non-zero.
-    fisher : array_like, shape (d, d)
+    fisher : array_like, shape (P, P)
         Symmetric positive definite.
     max_kl : float
-        The KL budget :math:`\epsilon^2`, ``> 0``.
+        The KL budget :math:`\delta`, ``> 0``.
 
     Returns
     -------
@@ -1001,231 +606,141 @@ def kl_step_size(grad, fisher, max_kl) -> float:
     >>> d = alpha * np.linalg.solve(F, g); round(float(0.5 * d @ F @ d), 10)
     0.01
     """
-    g = as_float_array(grad, "grad", ndim=1)
-    F = as_float_array(fisher, "fisher", ndim=2)
+    g = as_real_array(grad, "grad")
+    F = as_real_array(fisher, "fisher")
+    if g.ndim != 1:
+        raise ValueError(
+            f"grad must be a 1-D vector; got an array of shape {g.shape}. Pass the "
+            "gradient as a flat vector (np.ravel)."
+        )
     check_positive_definite(F, "fisher")
     if F.shape[0] != g.shape[0]:
         raise ValueError(
             f"fisher must be {g.shape[0]} x {g.shape[0]} to match grad of shape "
-            f"{g.shape}; got shape {F.shape}."
+            f"{g.shape}; got shape {F.shape}. Pass the Fisher matrix of the same "
+            "parameters."
         )
-    max_kl = check_positive(max_kl, "max_kl")
+    max_kl = check_positive_real(max_kl, "max_kl", fix="It is a KL budget such as "
+                                 "max_kl=0.01.")
     if not np.any(g):
         raise ValueError(
             "grad is the zero vector, so no step size reaches the KL budget; the "
             "policy is at a stationary point."
         )
-    # chapter 2's steepest step with A = F and radius sqrt(max_kl) is -(1/lam) F^-1 g
-    _, lam = steepest_descent_step(g, F, math.sqrt(max_kl))
-    return 1.0 / lam
+    d = np.linalg.solve(F, g)
+    return _kl_step_along(d, F @ d, max_kl)
 
 
-# ------------------------------------------------------------- learning paths
-def gradient_field(env: LinearQuadratic, k, sigma, *, natural: bool,
-                   arrow_length: float | None = None) -> np.ndarray:
-    r"""The vanilla or natural gradient of the normalised return on a grid.
-
-    Parameters
-    ----------
-    env : LinearQuadratic
-    k, sigma : array_like
-        Broadcast against each other (e.g. from ``np.meshgrid``).
-    natural : bool, keyword-only
-        :math:`F^{-1}\nabla J` instead of :math:`(1-\gamma)\nabla J`.
-    arrow_length : float, optional, keyword-only
-        Rescale every non-zero vector to this length (Peters & Schaal use 0.1).
-
-    Returns
-    -------
-    ndarray, shape (..., 2)
-    """
-    field = (env.natural_gradient(k, sigma) if natural
-             else env.policy_gradient(k, sigma, normalized=True))
-    if arrow_length is not None:
-        arrow_length = check_positive(arrow_length, "arrow_length")
-        norm = np.linalg.norm(field, axis=-1, keepdims=True)
-        field = np.where(norm > 0, arrow_length * field / np.where(norm > 0, norm, 1),
-                         0.0)
-    return field
-
-
-def _check_theta(theta0) -> np.ndarray:
-    theta = as_float_array(theta0, "theta0", ndim=1)
+# ---------------------------------------------------------------------- training
+def _check_trainer_args(env, theta0, natural, max_iter, n_episodes, horizon, lr,
+                        max_kl, damping, sigma_min):
+    if not isinstance(env, LinearQuadratic):
+        raise TypeError(
+            f"env must be a LinearQuadratic; got {type(env).__name__}. "
+            "Build one with lq.LinearQuadratic(...)."
+        )
+    if not isinstance(natural, (bool, np.bool_)):
+        raise TypeError(
+            f"natural must be True or False; got {_show(natural)}. Pass natural=True "
+            "for the natural policy gradient."
+        )
+    theta = as_real_array(theta0, "theta0")
     if theta.shape != (2,):
         raise ValueError(
-            f"theta0 must be (k, sigma), a vector of length 2; got shape {theta.shape}."
+            f"theta0 must be (k, sigma), a vector of length 2; got shape "
+            f"{theta.shape}. Pass e.g. theta0=(-0.1, 0.9)."
         )
-    return theta.copy()
+    env.check_policy(theta[0], theta[1])
+    env.expected_return(theta[0], theta[1])  # a ValueError if it overflows
+    max_iter = check_count(max_iter, "max_iter", minimum=0)
+    n_episodes = check_count(n_episodes, "n_episodes", minimum=20,
+                             fix="The baseline and the Fisher estimate need a "
+                             "batch; pass n_episodes=50, say.")
+    horizon = check_count(horizon, "horizon", fix="Pass horizon >= 1, e.g. "
+                          "env.effective_horizon(k).")
+    if (lr is None) == (max_kl is None):
+        raise ValueError(
+            f"give exactly one of lr and max_kl; got lr={lr!r}, max_kl={max_kl!r}. "
+            "lr=0.025 is a fixed step, max_kl=0.01 a KL budget per iteration."
+        )
+    if lr is not None:
+        lr = check_positive_real(lr, "lr", fix="Pass a step such as lr=0.025.")
+    else:
+        max_kl = check_positive_real(max_kl, "max_kl",
+                                     fix="It is a KL budget, e.g. max_kl=0.01.")
+    damping = check_positive_real(
+        damping, "damping", allow_zero=True,
+        fix="Pass damping=0.0 or a small positive value such as 1e-3.")
+    sigma_min = check_positive_real(sigma_min, "sigma_min",
+                                    fix="Pass a small floor such as sigma_min=0.01.")
+    return theta, max_iter, n_episodes, horizon, lr, max_kl, damping, sigma_min
 
 
-def gradient_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
-                         natural: bool, stop_sigma: float = 0.1,
-                         max_iter: int = 10_000) -> OptimizeResult:
-    r"""Follow the exact vanilla or natural gradient with a fixed step.
-
-    As in Peters & Schaal's Fig. 1 (their ``LQR_1d_AF.m``): the vanilla step is
-    :math:`\theta \leftarrow \theta + \alpha(1-\gamma)\nabla J` (the gradient of the
-    normalised return), the natural step is :math:`\theta \leftarrow \theta +
-    \alpha F^{-1}\nabla J`. The run stops when :math:`\sigma <` ``stop_sigma`` (the
-    exploration is nearly gone).
-
-    Parameters
-    ----------
-    env : LinearQuadratic
-    theta0 : array_like, shape (2,)
-        The start :math:`(k_0, \sigma_0)`, with :math:`\sigma_0 \ge` ``stop_sigma``
-        and a stable :math:`k_0`.
-    step : float, keyword-only
-        :math:`\alpha > 0`.
-    natural : bool, keyword-only
-    stop_sigma : float, keyword-only
-        ``> 0``.
-    max_iter : int, keyword-only
-
-    Returns
-    -------
-    OptimizeResult
-        ``x`` the last :math:`(k, \sigma)`, ``fun`` its normalised return
-        :math:`(1-\gamma)J`; ``success`` is True when :math:`\sigma` fell below
-        ``stop_sigma`` within ``max_iter`` steps; False when ``max_iter`` ran out or
-        a step left the stable region (``x`` is then the last stable point). The
-        history records ``x``, ``fun`` (normalised return), ``grad_norm`` (the norm
-        of the direction followed) and ``step_size``.
-
-    Raises
-    ------
-    ValueError
-        If ``theta0`` is not a stable :math:`(k, \sigma)` with :math:`\sigma > 0`,
-        or a step option is not positive.
-    """
-    theta = _check_theta(theta0)
-    step = check_positive(step, "step")
-    stop_sigma = check_positive(stop_sigma, "stop_sigma")
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
-    env._check_policy(theta[0], theta[1])
+def _step(env, theta, ro, natural, lr, max_kl, damping):
+    """One iteration's direction and step: (d, alpha, estimate, failure), with
+    failure None or (status, why it failed)."""
     scale = 1 - env.gamma
-
-    def direction(th):  # plain float arithmetic: this loop can run thousands of steps
-        if natural:
-            return np.array(env._natural(float(th[0]), float(th[1])))
-        return scale * np.array(env._gradient(float(th[0]), float(th[1])))
-
-    return _ascent_path(env, theta, direction, step, stop_sigma, max_iter)
-
-
-def newton_ascent_path(env: LinearQuadratic, theta0, *, step: float = 0.025,
-                       stop_sigma: float = 0.1,
-                       max_iter: int = 10_000) -> OptimizeResult:
-    r"""Follow the exact Newton direction of the return with a fixed step.
-
-    The step is :math:`\theta \leftarrow \theta - \alpha\,(\nabla^2 J)^{-1}\nabla J`
-    (the same for :math:`J` and for :math:`(1-\gamma)J`), an ascent direction
-    wherever :math:`\nabla^2 J` (:meth:`LinearQuadratic.return_hessian`) is negative
-    definite. It is the baseline that uses the curvature of the *objective* where
-    the natural gradient uses the Fisher matrix of the *policy*. The run stops when
-    :math:`\sigma <` ``stop_sigma``, as :func:`gradient_ascent_path` does.
-
-    Parameters
-    ----------
-    env : LinearQuadratic
-    theta0 : array_like, shape (2,)
-        The start :math:`(k_0, \sigma_0)`, stable, with :math:`\sigma_0 > 0`.
-    step : float, keyword-only
-        :math:`\alpha > 0` (``1`` is the full Newton step).
-    stop_sigma : float, keyword-only
-        ``> 0``.
-    max_iter : int, keyword-only
-
-    Returns
-    -------
-    OptimizeResult
-        As :func:`gradient_ascent_path`; ``success`` is also False (with a message)
-        when the Hessian stops being negative definite, where Newton's direction is
-        no longer an ascent direction.
-
-    Raises
-    ------
-    ValueError
-        If ``theta0`` is not a stable :math:`(k, \sigma)` with :math:`\sigma > 0`,
-        or a step option is not positive.
-
-    Examples
-    --------
-    >>> env = LinearQuadratic(q=0.5, r=0.05, gamma=0.95, s0_mean=0.3, s0_var=1e-4)
-    >>> res = newton_ascent_path(env, (-0.1, 0.9))
-    >>> res.success, res.nit
-    (True, 20)
-    """
-    theta = _check_theta(theta0)
-    step = check_positive(step, "step")
-    stop_sigma = check_positive(stop_sigma, "stop_sigma")
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
-    env._check_policy(theta[0], theta[1])
-
-    def direction(th):
-        k, sigma = float(th[0]), float(th[1])
-        g_k, g_s = env._gradient(k, sigma)
-        h_kk, h_ks, h_ss = env._hessian(k, sigma)
-        det = h_kk * h_ss - h_ks * h_ks
-        if not (h_kk < 0 and det > 0):
-            return None  # not negative definite: no Newton ascent direction
-        # -H^{-1} g for the 2 x 2 symmetric H
-        return -np.array([h_ss * g_k - h_ks * g_s, h_kk * g_s - h_ks * g_k]) / det
-
-    return _ascent_path(env, theta, direction, step, stop_sigma, max_iter)
+    horizon = ro.horizon
+    c = env.a + env.b * theta[0]
+    if ro.overflow_step is not None:
+        return None, None, None, ("overflow",
+            f"the rollouts at k = {theta[0]:.6g}, sigma = {theta[1]:.6g} overflowed a "
+            f"float at step {ro.overflow_step} of {horizon} (|a + b k| = {abs(c):.4g}: "
+            "the state grows like |a + b k|^t although the discounted return is "
+            "finite); use a shorter horizon or smaller steps (lr or max_kl)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = scale * _per_episode_gradients(ro, "gpomdp", True).mean(axis=0)
+        F = scale * _per_episode_fisher(ro).mean(axis=0) + damping * np.eye(2)
+        returns = ro.discounted_returns.mean()
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(F))
+            and np.isfinite(returns)):
+        return None, None, None, ("overflow",
+            f"the policy-gradient estimate at k = {theta[0]:.6g}, sigma = "
+            f"{theta[1]:.6g} overflowed a float (states reach |s| = "
+            f"{float(np.max(np.abs(ro.states))):.3g} over {horizon} steps); use a "
+            "shorter horizon or smaller steps (lr or max_kl)")
+    if natural:
+        try:
+            np.linalg.cholesky(F)
+        except np.linalg.LinAlgError:
+            return None, None, None, ("solve_failed",
+                f"the estimated Fisher matrix plus damping at k = {theta[0]:.6g}, "
+                f"sigma = {theta[1]:.6g} is not positive definite (smallest "
+                f"eigenvalue {float(np.linalg.eigvalsh(F)[0]):.3g}); raise damping")
+        d = np.linalg.solve(F, g)
+    else:
+        d = g
+    if lr is not None:
+        return d, lr, scale * returns, None
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return d, _kl_step_along(d, F @ d, max_kl), scale * returns, None
+    except ValueError as err:  # a zero direction or no curvature along it
+        return None, None, None, ("solve_failed",
+                                  f"no KL step along the estimated direction: {err}")
 
 
-def _ascent_path(env, theta, direction, step, stop_sigma, max_iter) -> OptimizeResult:
-    """The fixed-step loop shared by the vanilla, natural and Newton paths."""
-    scale = 1 - env.gamma
-
-    def normalized_return(th):
-        return scale * env._return(float(th[0]), float(th[1]))
-
-    def no_direction(nit):
-        return (f"at step {nit} the Hessian of J is not negative definite, so "
-                "Newton's direction is not an ascent direction; stopped there.")
-
-    xs, funs, norms = [theta.copy()], [normalized_return(theta)], []
-    d = direction(theta)
-    norms.append(float("nan") if d is None else float(np.linalg.norm(d)))
-    success, message = theta[1] < stop_sigma, ""
-    nit = 0
-    while not success and nit < max_iter:
-        if d is None:
-            message = no_direction(nit)
-            break
-        new = theta + step * d
-        if not env.gamma * (env.a + env.b * new[0]) ** 2 < 1:
-            lo, hi = env.stable_gains()
-            message = (f"step {nit + 1} would leave the stable gains ({lo:.4g}, "
-                       f"{hi:.4g}) (k = {new[0]:.4g}); lower the step size.")
-            break
-        if new[1] <= 0:
-            message = (f"step {nit + 1} would make sigma = {new[1]:.3g} <= 0; lower "
-                       "the step size.")
-            break
-        theta, nit = new, nit + 1
-        xs.append(theta.copy())
-        funs.append(normalized_return(theta))
-        if theta[1] < stop_sigma:
-            success = True
-            norms.append(float("nan"))
-            break
-        d = direction(theta)
-        norms.append(float("nan") if d is None else float(np.linalg.norm(d)))
-    if success:
-        message = (f"sigma = {theta[1]:.3g} < stop_sigma = {stop_sigma:g} after "
-                   f"{nit} steps.")
-    elif not message:
-        message = f"sigma still >= {stop_sigma:g} after max_iter = {max_iter} steps."
-    history = History.from_lists(xs, funs, norms, step_size=[step] * len(xs))
-    return OptimizeResult(theta, float(funs[-1]), nit, bool(success), message, history)
+def _accept(env, theta, alpha, d, sigma_min):
+    """The next iterate and its exact return: (failure, new, fun), with failure None
+    or (status, why it failed)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        new = theta + alpha * d
+        new[1] = max(new[1], sigma_min)
+        stable = env.gamma * (env.a + env.b * new[0]) ** 2 < 1
+    if not (np.all(np.isfinite(new)) and stable):
+        lo, hi = env.stable_gains()
+        return ("unstable", f"the step to k = {new[0]:.4g} left the stable region "
+                f"({lo:.6g}, {hi:.6g}); lower the step size (lr or max_kl)"), None, None
+    try:
+        return None, new, env.expected_return(*new, normalized=True)
+    except ValueError:  # the return at a huge sigma overflows a float
+        return ("overflow", f"the step to sigma = {new[1]:.4g} makes the return "
+                "overflow a float; lower the step size (lr or max_kl)"), None, None
 
 
 def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
-                          n_iter: int, n_episodes: int, horizon: int,
-                          step: float | None = None, kl_radius: float | None = None,
+                          max_iter: int, n_episodes: int, horizon: int,
+                          lr: float | None = None, max_kl: float | None = None,
                           damping: float = 1e-3, sigma_min: float = 0.01,
                           rng=None, progress: bool = False) -> OptimizeResult:
     r"""Sample-based vanilla or natural policy-gradient ascent.
@@ -1233,27 +748,28 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
     Each iteration simulates ``n_episodes`` episodes (:func:`rollout`), estimates the
     gradient of the normalised return with GPOMDP and a baseline
     (:func:`policy_gradient_estimate`, times :math:`1-\gamma`) and, for the natural
-    version, solves with the estimated normalised Fisher plus ``damping``. The step is
-    either a fixed ``step`` or, with the KL budget ``kl_radius`` :math:`= \epsilon^2`,
-    the one that makes
-    :math:`\tfrac12\Delta^\top\hat F\Delta = \epsilon^2` with :math:`\hat F` the
-    estimated *normalised* Fisher (plus damping): the mean KL divergence per state
-    under the normalised discounted state distribution, as in TRPO
-    (:func:`kl_step_size`; the vanilla direction is scaled to the same radius).
-    :math:`\sigma` is kept at or above ``sigma_min`` so the policy keeps exploring.
+    version, solves with the estimated normalised Fisher :math:`\hat F` plus
+    ``damping``. The step is either a fixed ``lr`` or, with the KL budget ``max_kl``
+    :math:`= \delta`, the one of :func:`ngd_lib.kl_step_size` that makes
+    :math:`\tfrac12\Delta^\top\hat F\Delta = \delta`: the mean KL divergence per
+    state under the normalised discounted state distribution, as in TRPO (the
+    vanilla direction is scaled to the same budget). :math:`\sigma` is kept at or
+    above ``sigma_min`` so the policy keeps exploring.
 
     Parameters
     ----------
     env : LinearQuadratic
     theta0 : array_like, shape (2,)
+        The start :math:`(k_0, \sigma_0)`: a stable gain and :math:`\sigma_0 > 0`.
     natural : bool, keyword-only
-    n_iter, n_episodes, horizon : int, keyword-only
+    max_iter, n_episodes, horizon : int, keyword-only
         Iterations, episodes per iteration (``>= 20``) and steps per episode; the
-        rollout budget is ``n_iter * n_episodes`` episodes.
-    step : float, optional, keyword-only
-    kl_radius : float, optional, keyword-only
-        The KL budget :math:`\epsilon^2` per iteration. Exactly one of ``step`` and
-        ``kl_radius`` must be given.
+        rollout budget is ``max_iter * n_episodes`` episodes.
+    lr : float, optional, keyword-only
+        A fixed step size :math:`\alpha > 0`.
+    max_kl : float, optional, keyword-only
+        The KL budget :math:`\delta > 0` per iteration. Exactly one of ``lr`` and
+        ``max_kl`` must be given.
     damping : float, keyword-only
         Added to the estimated normalised Fisher before solving (natural only).
     sigma_min : float, keyword-only
@@ -1266,75 +782,66 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
     -------
     OptimizeResult
         ``x`` the final :math:`(k, \sigma)`, ``fun`` its exact normalised return
-        (from the closed form, for evaluation only); ``success`` is False if a step
-        left the stable region (the run stops there). The history has ``x``,
-        ``fun`` (exact normalised return), ``grad_norm`` (of the estimated
-        direction), ``estimated_return`` (the batch's mean normalised return) and
-        ``episodes`` (episodes used so far).
+        (from the closed form, for evaluation only), ``nit`` the steps taken;
+        ``success`` is True when all ``max_iter`` iterations ran, False (with a
+        message naming the iteration and the gain) when a step would leave the
+        stable region, the rollouts or the estimates overflowed a float, or the
+        estimated Fisher matrix was not positive definite; the run stops there and
+        ``x`` is the last accepted iterate. ``status`` is ``"max_iter"`` (all
+        iterations ran), ``"unstable"``, ``"overflow"`` or ``"solve_failed"``.
+        The history has ``x``, ``fun`` (exact normalised return), ``grad_norm``
+        (of the estimated direction), ``step_size`` (:math:`\alpha`),
+        ``estimated_return`` (the batch's mean normalised return) and ``episodes``
+        (episodes used before that iterate); in the last row, where no estimate
+        was made, ``grad_norm``, ``step_size`` and ``estimated_return`` are NaN.
 
     Raises
     ------
+    TypeError
+        If ``env`` is not a :class:`~ngd_lib.lq.LinearQuadratic` or an argument has
+        the wrong type.
     ValueError
-        If both or neither of ``step`` and ``kl_radius`` are given, an option is out
-        of range or ``theta0`` is not a stable policy with :math:`\sigma > 0`.
+        If both or neither of ``lr`` and ``max_kl`` are given, an option is out of
+        range or ``theta0`` is not a stable policy with :math:`\sigma > 0`. Nothing
+        that happens during the run raises.
     """
-    theta = _check_theta(theta0)
-    env._check_policy(theta[0], theta[1])
-    n_iter = check_int(n_iter, "n_iter")
-    n_episodes = check_int(n_episodes, "n_episodes", minimum=20)
-    horizon = check_int(horizon, "horizon")
-    if (step is None) == (kl_radius is None):
-        raise ValueError(
-            f"give exactly one of step and kl_radius; got step={step!r}, "
-            f"kl_radius={kl_radius!r}."
-        )
-    if step is not None:
-        step = check_positive(step, "step")
-    else:
-        kl_radius = check_positive(kl_radius, "kl_radius")
-    damping = check_positive(damping, "damping", allow_zero=True)
-    sigma_min = check_positive(sigma_min, "sigma_min")
+    (theta, max_iter, n_episodes, horizon, lr, max_kl, damping,
+     sigma_min) = _check_trainer_args(env, theta0, natural, max_iter, n_episodes,
+                                      horizon, lr, max_kl, damping, sigma_min)
     rng = as_rng(rng)
-    scale = 1 - env.gamma
 
-    xs, funs, norms, est, used = [theta.copy()], [], [], [], []
-    success, message = True, f"ran all {n_iter} iterations."
-    report_every = max(1, n_iter // 10)
-    for it in range(n_iter):
-        ro = rollout(env, theta[0], theta[1], n_episodes=n_episodes, horizon=horizon,
-                     rng=rng)
-        ge = policy_gradient_estimate(ro)
-        g = scale * ge.grad
-        F = scale * fisher_estimate(ro) + damping * np.eye(2)
-        d = np.linalg.solve(F, g) if natural else g
-        funs.append(env.expected_return(*theta, normalized=True))
-        est.append(scale * ge.return_mean)
-        used.append(it * n_episodes)
-        norms.append(float(np.linalg.norm(d)))
-        if kl_radius is not None:
-            alpha = math.sqrt(2 * kl_radius / max(float(d @ F @ d), 1e-300))
-        else:
-            alpha = step
-        new = theta + alpha * d
-        new[1] = max(new[1], sigma_min)
-        if not env.is_stable(new[0]):
-            success = False
-            message = (f"iteration {it}: the step to k = {new[0]:.4g} left the stable "
-                       f"region {env.stable_gains()}; lower the step size.")
+    xs, funs = [theta.copy()], [env.expected_return(*theta, normalized=True)]
+    norms, alphas, est, used = [], [], [], []  # of the estimate made at each row
+    success, status, message = True, "max_iter", f"ran all {max_iter} iterations."
+    report_every = max(1, max_iter // 10)
+    for it in range(max_iter):
+        ro = _simulate(env, theta[0], theta[1], n_episodes=n_episodes,
+                       horizon=horizon, rng=rng)
+        d, alpha, estimated, failure = _step(env, theta, ro, natural, lr, max_kl,
+                                             damping)
+        if failure is None:
+            failure, new, fun = _accept(env, theta, alpha, d, sigma_min)
+        if failure is not None:
+            success, (status, why) = False, failure
+            message = f"iteration {it}: {why}."
             break
+        norms.append(float(np.hypot(*d)))  # no overflow in the squares
+        alphas.append(float(alpha))
+        est.append(float(estimated))
+        used.append(it * n_episodes)
         theta = new
         xs.append(theta.copy())
-        if progress and ((it + 1) % report_every == 0 or it + 1 == n_iter):
-            print(f"{'natural' if natural else 'vanilla'} {it + 1:4d}/{n_iter}: "
+        funs.append(fun)
+        if progress and ((it + 1) % report_every == 0 or it + 1 == max_iter):
+            print(f"{'natural' if natural else 'vanilla'} {it + 1:4d}/{max_iter}: "
                   f"k = {theta[0]:+.3f}, sigma = {theta[1]:.3f}, "
-                  f"(1-gamma)J = {env.expected_return(*theta, normalized=True):.4f}")
-    # the record after the last accepted step (no estimate was made there); a run
-    # stopped by an unstable step already has one row per iterate
-    if len(funs) < len(xs):
-        funs.append(env.expected_return(*theta, normalized=True))
-        est.append(np.nan)
-        norms.append(np.nan)
-        used.append(len(funs[:-1]) * n_episodes)
-    history = History.from_lists(xs, funs, norms, estimated_return=est, episodes=used)
+                  f"(1-gamma)J = {fun:.4f}")
+    # the last iterate: no estimate was made there
+    norms.append(np.nan)
+    alphas.append(np.nan)
+    est.append(np.nan)
+    used.append((len(xs) - 1) * n_episodes)
+    history = History.from_lists(xs, funs, norms, step_size=alphas,
+                                 estimated_return=est, episodes=used)
     return OptimizeResult(theta, float(funs[-1]), len(xs) - 1, success, message,
-                          history)
+                          history, status=status)
