@@ -72,6 +72,7 @@ import numpy as np
 
 from . import curvature as _curvature
 from ._validation import as_float_array, check_int, check_positive
+from .linalg import scaled_norm
 from .models import ModelDomainError
 from .result import History, OptimizeResult
 from .trust_region import kl_step_size
@@ -470,7 +471,7 @@ def natural_gradient_descent(
     if g is None:
         raise ValueError(f"the loss or its gradient is not finite at theta0 (loss "
                          f"{value!r}). Start where the model is defined, e.g. zeros.")
-    grad_norm = float(np.linalg.norm(g))
+    grad_norm = scaled_norm(g)
     info = {"tol": tol, "max_iter": max_iter, "max_kl": max_kl, "start_norm": grad_norm,
             "log2n": math.log(2) / X.shape[0], "high": ADAPTIVE_DAMPING_BOUNDS[1],
             "halvings": MAX_HALVINGS}
@@ -528,21 +529,21 @@ def natural_gradient_descent(
                 if step_lam >= info["high"]:
                     status, info["step"] = "damping_limit", t
                 continue
-        elif new_g is None or float(np.linalg.norm(new_g)) > DIVERGENCE_FACTOR * max(
+        elif new_g is None or scaled_norm(new_g) > DIVERGENCE_FACTOR * max(
                 info["start_norm"], 1e-300):
             status = "diverged"
             info["detail"] = ("a non-finite loss or gradient" if new_g is None else
-                              f"a gradient norm of {np.linalg.norm(new_g):.3g}")
+                              f"a gradient norm of {scaled_norm(new_g):.3g}")
             break
         t += 1
         theta, value, g = theta + step, new_value, new_g
-        grad_norm = float(np.linalg.norm(g))
-        record(step_lam, float(np.linalg.norm(step)), nit, halvings, rho)
+        grad_norm = scaled_norm(g)
+        record(step_lam, scaled_norm(step), nit, halvings, rho)
         if callback is not None and callback(_read_only(theta), t):
             status = "callback"
     message = _MESSAGES[status].format(
         t=t, step=info.pop("step", t + 1), grad_norm=grad_norm, fun=value,
-        theta_norm=float(np.linalg.norm(theta)), **info)
+        theta_norm=scaled_norm(theta), **info)
     if status == "solve_failed" and value > rows["fun"][0]:
         message += _GREW.format(start_fun=rows["fun"][0], fun=value)
     return OptimizeResult(x=theta, fun=value, nit=t, success=status == "converged",
