@@ -84,7 +84,13 @@ def _positive_diagonal(matrix, what: str, name: str, param) -> np.ndarray:
     """Raise unless the (positive-definite in exact arithmetic) ``matrix`` is finite
     with a positive diagonal, i.e. did not overflow or underflow to singular."""
     _finite_result(matrix, what, name, param)
-    if not np.all(np.diag(matrix) > 0.0):
+    singular = not np.all(np.diag(matrix) > 0.0)
+    if not singular and matrix.shape[0] > 1:
+        try:
+            np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            singular = True
+    if singular:
         raise ValueError(
             f"the {what} at {name} = {_show(param)} underflows to a singular matrix "
             f"(got {_show(matrix)}): the parameter is too extreme to compute with. "

@@ -330,8 +330,10 @@ def test_complex_boolean_and_string_parameters_are_refused(bad):
     (lambda: E.Gaussian.from_moments(1e300, 1e-10), "overflow floating point"),
     (lambda: E.Poisson().sample([50.0], 3, rng=0), "rate below 1e15"),
     (lambda: E.natural_gradient_step(E.Bernoulli(), [1e5], [0.5]), "singular"),
+    # the Fisher itself refuses: it is singular in floating point (p_k = 0)
     (lambda: E.natural_gradient_step(E.Categorical(3), [1e308, 1e308], [0.3, 0.3]),
-     "numerically singular"),
+     "underflows to a singular matrix"),
+    (lambda: E.Categorical(3).fisher([40.0, 40.0]), "underflows to a singular"),
 ])
 def test_extreme_parameters_raise_instead_of_returning_nan_or_inf(call, match):
     import warnings
