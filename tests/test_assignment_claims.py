@@ -15,6 +15,8 @@ import nbformat
 import numpy as np
 import pytest
 
+from ngd_lib import lq
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,3 +76,39 @@ def test_hw3_q4_process_noise_does_not_change_the_optimal_gain(noise_var):
         quiet = SimpleNamespace(**{**vars(ns["env"]), "noise_var": 0.0})
         assert ns["expected_return"](k_star, 0.5, env) < ns["expected_return"](
             k_star, 0.5, quiet)
+
+
+@pytest.mark.parametrize("setting", ["master", "peters"])
+def test_hw3_closed_forms_agree_with_ngd_lib_lq_without_process_noise(setting):
+    # hw3 tells students that ngd_lib.lq can check their answers when noise_var = 0
+    # and has no answer with noise: both halves of that sentence, for the master's
+    # solutions, in the master's environment and in Peters & Schaal's
+    ns = solution_namespace("hw3_policy_gradient/hw3_policy_gradient.ipynb",
+                            "expected_return", "policy_gradient", "fisher",
+                            "natural_gradient", "optimal_gain", "ascent_path")
+    fields = {**vars(ns["env"]), "noise_var": 0.0}
+    if setting == "peters":
+        fields.update(a=1.0, b=1.0, q=0.5, r=0.05, gamma=0.95, s0_mean=0.3,
+                      s0_var=1e-4)
+    quiet = SimpleNamespace(**fields)
+    env = lq.LinearQuadratic(**{name: fields[name] for name in
+                                ("a", "b", "q", "r", "gamma", "s0_mean", "s0_var")})
+    lo, hi = env.stable_gains()
+    for k, sigma in [(lo + 0.3 * (hi - lo), 0.2), (lo + 0.6 * (hi - lo), 0.9)]:
+        assert ns["expected_return"](k, sigma, quiet) == pytest.approx(
+            env.expected_return(k, sigma), rel=1e-12)
+        np.testing.assert_allclose(ns["policy_gradient"](k, sigma, quiet),
+                                   env.policy_gradient(k, sigma), rtol=1e-10)
+        np.testing.assert_allclose(ns["fisher"](k, sigma, quiet),
+                                   env.fisher(k, sigma), rtol=1e-12)
+        np.testing.assert_allclose(ns["natural_gradient"](k, sigma, quiet),
+                                   env.natural_gradient(k, sigma), rtol=1e-10)
+    assert ns["optimal_gain"](quiet) == pytest.approx(env.optimal_gain(), abs=1e-10)
+    for natural in (False, True):
+        path = ns["ascent_path"](quiet, -0.1, 0.9, 0.025, natural)
+        res = env.gradient_ascent_path((-0.1, 0.9), natural=natural, lr=0.025)
+        np.testing.assert_allclose(path, res.history.x, rtol=1e-9, atol=1e-12)
+    # with process noise the closed forms of ngd_lib.lq no longer apply
+    noisy = SimpleNamespace(**{**fields, "noise_var": 0.5})
+    k, sigma = lo + 0.5 * (hi - lo), 0.5
+    assert ns["expected_return"](k, sigma, noisy) < env.expected_return(k, sigma)
