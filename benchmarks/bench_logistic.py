@@ -4,7 +4,13 @@ n = 100,000 examples, d = 50 parameters (a bias column and 49 correlated feature
 labels drawn from a logistic model (the data are not separable). Both solvers run to
 a tight tolerance; the table reports the median time of several interleaved runs,
 the ratio NGD / scikit-learn, the iterations and the largest relative difference of
-the coefficients. Target: the same coefficients to 1e-6 relative, time ratio <= 1.0.
+the coefficients. Target: the same coefficients to 1e-6 relative, and with one BLAS
+thread a time ratio <= 0.75 (the row with all threads is for information).
+
+NGD here is the generic loop of ``ngd.natural_gradient_descent`` with the default
+``curvature.exact`` builder: no code knows it is logistic regression. Its speed comes
+from the model contract: ``nll_and_grad`` (loss and gradient from one ``X @ theta``)
+and ``fisher`` (``X^T W X`` accumulated as symmetric products over row chunks).
 
 Run: python benchmarks/bench_logistic.py
 """
@@ -27,6 +33,7 @@ from _common import machine_line, peak_memory_mb, print_table  # noqa: E402
 import ngd_lib as ngd  # noqa: E402
 
 N_SAMPLES, N_PARAMS, REPEAT = 100_000, 50, 7
+TARGET_RATIO = 0.75  # NGD time / scikit-learn time, one BLAS thread
 
 
 def make_data(seed: int = 0):
@@ -82,7 +89,8 @@ def main() -> int:
                     "sklearn": lambda: fit_sklearn(features, y)}
             medians = interleaved_medians(runs, REPEAT)
         ratio = medians["ngd"] / medians["sklearn"]
-        ok = ok and ratio <= 1.0
+        if threads == 1:
+            ok = ok and ratio <= TARGET_RATIO
         rows.append(("NGD, exact Fisher (ngd_lib)", "1" if threads else "all",
                      1e3 * medians["ngd"], ratio, res.nit, rel_diff))
         rows.append(("scikit-learn newton-cholesky", "1" if threads else "all",
@@ -95,7 +103,8 @@ def main() -> int:
          "max rel. coef. diff"],
         rows)
     print(f"\nNGD peak memory: {memory:.0f} MB (X itself: {X.nbytes / 2**20:.0f} MB); "
-          f"targets (rel. diff <= 1e-6, ratio <= 1.0): {'met' if ok else 'NOT met'}")
+          f"targets (rel. diff <= 1e-6, ratio <= {TARGET_RATIO} with one thread): "
+          f"{'met' if ok else 'NOT met'}")
     return 0
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line, median_time, peak_memory_mb, print_table  # noqa: E402
 
 import ngd_lib as ngd  # noqa: E402
-from ngd_lib.natural_gradient import natural_gradient_direction  # noqa: E402
+from ngd_lib import curvature  # noqa: E402
 
 N_SAMPLES, N_CLASSES, DAMPING, CG_ITERATIONS = 500, 10, 1e-3, 10
 SIZES = (1_000, 10_000, 100_000)
@@ -58,15 +58,15 @@ def measure(n_params: int) -> tuple[list, bool]:
         return model.grad(theta, X, y)
 
     grad_time = median_time(gradient, repeat=7)
-    methods = {
-        "direct (Cholesky)": {"solver": "direct"},
-        f"CG, {CG_ITERATIONS} iterations": {"solver": "cg",
-                                            "cg_maxiter": CG_ITERATIONS},
-        f"Woodbury (empirical Fisher, n = {N_SAMPLES})": {
-            "fisher": "empirical", "solver": "woodbury"},
+    methods = {  # built lazily: the dense builder refuses a P x P Fisher over 4 GiB
+        "direct (Cholesky)": lambda: curvature.exact(model, X),
+        f"CG, {CG_ITERATIONS} iterations": lambda: curvature.exact(
+            model, X, matrix_free=True, cg_max_iter=CG_ITERATIONS),
+        f"Woodbury (empirical Fisher, n = {N_SAMPLES})": lambda: curvature.empirical(
+            model, X, y),
     }
     rows, ok = [], True
-    for name, options in methods.items():
+    for name, builder in methods.items():
         direct = name.startswith("direct")
         if direct and n_params > DIRECT_LIMIT:
             gigabytes = 8 * n_params**2 / 1e9
@@ -74,9 +74,10 @@ def measure(n_params: int) -> tuple[list, bool]:
                          f"the P x P Fisher alone would take {gigabytes:.0f} GB"))
             continue
 
-        def step(options=options):
-            return natural_gradient_direction(model, theta, X, y, damping=DAMPING,
-                                              with_curvature=False, **options)
+        def step(builder=builder):
+            return ngd.natural_gradient_direction(model, theta, X, y, damping=DAMPING,
+                                                  curvature=builder(),
+                                                  with_curvature=False)
 
         slow = direct and n_params >= 10_000
         seconds = median_time(step, repeat=1, warmup=0) if slow else median_time(step)
