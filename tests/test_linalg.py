@@ -79,7 +79,7 @@ def test_cg_solve_zero_rhs_returns_zero_immediately():
 def test_cg_solve_reports_non_positive_curvature_without_nan():
     M = np.diag([1.0, -2.0, 3.0])
     res = ngd.cg_solve(M, np.ones(3))
-    assert not res.success
+    assert not res.success and res.status == "not_positive_definite"
     assert "non-positive curvature" in res.message
     assert np.all(np.isfinite(res.x))
 
@@ -87,6 +87,7 @@ def test_cg_solve_reports_non_positive_curvature_without_nan():
 def test_cg_solve_reports_non_finite_matvec_without_nan():
     res = ngd.cg_solve(lambda v: np.full_like(v, np.nan), np.ones(3))
     assert not res.success and np.all(np.isfinite(res.x))
+    assert res.status == "non_finite"
 
 
 def test_cg_solve_singular_matrix_is_solved_with_damping(rng):
@@ -100,7 +101,7 @@ def test_cg_solve_singular_matrix_is_solved_with_damping(rng):
 def test_cg_solve_maxiter_exhaustion_is_a_result(rng):
     F = random_spd(50, rng, condition=1e4)
     res = ngd.cg_solve(F, rng.standard_normal(50), maxiter=3)
-    assert not res.success and res.nit == 3
+    assert not res.success and res.nit == 3 and res.status == "max_iter"
     assert "maxiter = 3" in res.message
     assert np.all(np.isfinite(res.x))
 
@@ -115,7 +116,7 @@ def test_cg_solve_default_maxiter_is_ten_times_the_dimension(rng):
         return v + 1e-3 * np.linalg.norm(v) * rng.standard_normal(v.shape)
 
     res = ngd.cg_solve(noisy_identity, np.ones(4), rtol=1e-300)
-    assert not res.success
+    assert not res.success and res.status == "max_iter"
     assert res.nit == 40 and len(calls) == 40
 
 
