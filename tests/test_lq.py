@@ -400,17 +400,19 @@ def test_newton_ascent_path_takes_newton_steps_and_stops_like_the_others():
 
 def test_newton_ascent_path_reports_failures_as_results(monkeypatch):
     full = PETERS.newton_ascent_path([-0.1, 0.9], lr=1.0)
-    assert not full.success and "lower the step size" in full.message
+    assert not full.success and full.status == "unstable"
+    assert "lower the step size" in full.message
     assert full.nit == 0 and PETERS.is_stable(full.x[0])
     short = PETERS.newton_ascent_path([-0.1, 0.9], max_iter=3)
-    assert not short.success and short.nit == 3 and "max_iter = 3" in short.message
+    assert not short.success and short.nit == 3 and short.status == "max_iter"
+    assert "max_iter = 3" in short.message
 
     def indefinite(self, k, sigma):
         return -1.0, 2.0, -1.0  # det < 0
 
     monkeypatch.setattr(lq.LinearQuadratic, "_hessian", indefinite)
     stuck = PETERS.newton_ascent_path([-0.1, 0.9])
-    assert not stuck.success and stuck.nit == 0
+    assert not stuck.success and stuck.nit == 0 and stuck.status == "not_ascent"
     assert "not negative definite" in stuck.message
     np.testing.assert_array_equal(stuck.x, [-0.1, 0.9])
 
@@ -483,3 +485,22 @@ def test_effective_horizon_bounds_the_truncation():
         RECITATION.effective_horizon(0.5)
 
 
+
+
+def test_check_policy_broadcasts_and_validates():
+    k, sigma = RECITATION.check_policy([-0.5, -0.4], 0.3)
+    assert k.shape == sigma.shape == (2,) and np.all(sigma == 0.3)
+    with pytest.raises(ValueError, match="k and sigma must broadcast"):
+        RECITATION.check_policy([-0.5, -0.4], [0.3, 0.2, 0.1])
+    with pytest.raises(ValueError, match="unstable at k = 0.5"):
+        RECITATION.check_policy(0.5, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [({"lr": 0.025}, "converged"), ({"lr": 0.025, "max_iter": 5}, "max_iter"),
+     ({"lr": 5.0}, "unstable")],
+)
+def test_gradient_ascent_path_status(kwargs, status):
+    res = RECITATION.gradient_ascent_path([-0.1, 0.9], natural=False, **kwargs)
+    assert res.status == status and res.success == (status == "converged")

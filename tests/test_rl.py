@@ -244,3 +244,40 @@ def test_kl_step_size_handles_a_tiny_gradient_without_underflow():
     d = alpha * np.linalg.solve(F, g)
     assert np.isfinite(alpha)
     np.testing.assert_allclose(np.sqrt(0.5 * d @ F @ d), np.sqrt(0.01), rtol=1e-12)
+
+
+def test_train_policy_gradient_kl_step_spends_the_budget_on_the_estimated_fisher():
+    # the first iteration, recomputed from the same random numbers: the step is
+    # alpha * F_hat^-1 g_hat with 1/2 alpha^2 d^T F_hat d = max_kl (ngd.kl_step_size)
+    theta0, options = np.array([-0.1, 0.9]), {"n_episodes": 40, "horizon": 60}
+    res = rl.train_policy_gradient(PETERS, theta0, natural=True, max_kl=0.01,
+                                   max_iter=1, rng=5, **options)
+    ro = rl.rollout(PETERS, *theta0, rng=np.random.default_rng(5), **options)
+    scale = 1 - PETERS.gamma
+    g = scale * rl.policy_gradient_estimate(ro).grad
+    F = scale * rl.fisher_estimate(ro) + 1e-3 * np.eye(2)
+    d = np.linalg.solve(F, g)
+    step = res.history.x[1] - res.history.x[0]
+    np.testing.assert_allclose(step, res.history.step_size[0] * d, rtol=1e-10)
+    assert 0.5 * step @ F @ step == pytest.approx(0.01, rel=1e-10)
+    assert res.history.step_size[0] == pytest.approx(rl.kl_step_size(g, F, 0.01),
+                                                     rel=1e-12)
+    assert res.status == "max_iter" and res.success and np.isnan(
+        res.history.step_size[-1])
+
+
+def test_train_policy_gradient_reports_its_own_overflow_not_the_callers():
+    # k = 0.04 is stable (gamma c^2 = 0.97) but |a + b k| = 1.04 > 1: 20,000 steps
+    # overflow the states; the run reports it instead of raising about "k"
+    res = rl.train_policy_gradient(RECITATION, [0.04, 0.3], natural=True, max_kl=0.01,
+                                   max_iter=3, n_episodes=20, horizon=20_000, rng=0)
+    assert not res.success and res.status == "overflow" and res.nit == 0
+    assert res.message.startswith("iteration 0: the rollouts at k = 0.04")
+    np.testing.assert_array_equal(res.x, [0.04, 0.3])
+    assert np.isfinite(res.fun) and res.history.x.shape == (1, 2)
+
+
+def test_rollout_records_no_overflow_for_ordinary_episodes_and_twins_agree():
+    fast = rl.rollout(GENERAL, -0.2, 0.4, n_episodes=7, horizon=13, rng=3)
+    slow = rl.rollout_reference(GENERAL, -0.2, 0.4, n_episodes=7, horizon=13, rng=3)
+    assert fast.overflow_step is None and slow.overflow_step is None
