@@ -61,9 +61,9 @@ _FLOAT_MAX = float(np.finfo(float).max)
 
 
 # ------------------------------------------------------------ input checks
-# Scalars and arrays of this module and of ngd_lib.rl are checked here, so that a
-# bool, a complex number, a string or an integer beyond the float range gets a
-# message naming the argument instead of numpy's own conversion error.
+# The scalar checks of this module and of ngd_lib.rl (arrays go through
+# as_float_array): a bool, a complex number, a string or an integer beyond the float
+# range gets a message naming the argument, and a range error says how to fix it.
 def check_real(value, name: str) -> float:
     """Return ``value`` as a finite float; TypeError/ValueError naming ``name``."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -110,42 +110,6 @@ def check_count(value, name: str, *, minimum: int = 1, fix: str = "") -> int:
         raise ValueError(f"{name} must be >= {minimum}; got {value!r}. "
                          + (fix or f"Pass {name}={max(minimum, 1)} or more."))
     return int(value)
-
-
-def as_real_array(value, name: str) -> np.ndarray:
-    """Return ``value`` as a finite float array; bools, complex numbers, strings
-    and integers beyond the float range are refused with a message naming ``name``."""
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a number or an array of real numbers; got "
-            f"{_show(value)}. Pass a float or a rectangular list of floats."
-        ) from None
-    kinds = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}
-    if raw.dtype.kind in kinds:
-        raise TypeError(
-            f"{name} must hold real numbers; got {kinds[raw.dtype.kind]}: "
-            f"{_show(value)}. Pass floats (e.g. np.asarray({name}, dtype=float) of "
-            "real values)."
-        )
-    if raw.dtype.kind == "O":
-        for item in raw.flat:
-            if isinstance(item, numbers.Integral) and not isinstance(item, bool):
-                try:
-                    float(item)
-                except OverflowError:
-                    raise ValueError(
-                        f"{name} holds {_show(item)}, too large for a float "
-                        f"(|x| > {_FLOAT_MAX:.3g}). Pass finite floats for {name}."
-                    ) from None
-            elif isinstance(item, (bool, complex, str, bytes)) or not isinstance(
-                    item, numbers.Real):
-                raise TypeError(
-                    f"{name} must hold real numbers; got {_show(item)} of type "
-                    f"{type(item).__name__} in {_show(value)}. Pass floats."
-                )
-    return as_float_array(raw, name)
 
 
 def _scalar_or_array(x: np.ndarray):
@@ -271,7 +235,7 @@ class LinearQuadratic:
         -------
         bool or ndarray of bool
         """
-        k = as_real_array(k, "k")
+        k = as_float_array(k, "k")
         with np.errstate(over="ignore"):
             stable = self.gamma * (self.a + self.b * k) ** 2 < 1.0
         return bool(stable) if stable.ndim == 0 else stable
@@ -298,8 +262,8 @@ class LinearQuadratic:
             positive or a gain makes the closed loop unstable (the message gives the
             interval of stable gains).
         """
-        k = as_real_array(k, "k")
-        sigma = as_real_array(sigma, "sigma")
+        k = as_float_array(k, "k")
+        sigma = as_float_array(sigma, "sigma")
         try:
             k, sigma = np.broadcast_arrays(k, sigma)
         except ValueError:
@@ -347,7 +311,7 @@ class LinearQuadratic:
         The value of state :math:`s` under the policy is :math:`-P s^2 -
         \sigma^2(r + \gamma b^2 P)/(1-\gamma)`. ``inf`` where the loop is unstable.
         """
-        k = as_real_array(k, "k")
+        k = as_float_array(k, "k")
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             denom = 1.0 - self.gamma * (self.a + self.b * k) ** 2
             P = np.where(denom > 0, (self.q + self.r * k**2) / denom, np.inf)
@@ -444,8 +408,8 @@ class LinearQuadratic:
             If any ``sigma < 0``, an entry is not finite, the shapes do not broadcast,
             or :math:`J` of a stable gain overflows a float (a huge ``sigma``).
         """
-        k = as_real_array(k, "k")
-        sigma = as_real_array(sigma, "sigma")
+        k = as_float_array(k, "k")
+        sigma = as_float_array(sigma, "sigma")
         if np.any(sigma < 0):
             bad = sigma[sigma < 0] if sigma.ndim else sigma
             raise ValueError(
@@ -660,8 +624,8 @@ class LinearQuadratic:
             not broadcast or the divergence overflows a float.
         """
         k, sigma = self.check_policy(k, sigma)
-        k_new = as_real_array(k_new, "k_new")
-        sigma_new = as_real_array(sigma_new, "sigma_new")
+        k_new = as_float_array(k_new, "k_new")
+        sigma_new = as_float_array(sigma_new, "sigma_new")
         if np.any(sigma_new <= 0):
             raise ValueError(
                 f"sigma_new must be > 0; got {_show(sigma_new)}. A policy with "
@@ -776,7 +740,7 @@ class LinearQuadratic:
 
     # --------------------------------------------------------- ascent paths
     def _check_start(self, theta0) -> np.ndarray:
-        theta = as_real_array(theta0, "theta0")
+        theta = as_float_array(theta0, "theta0")
         if theta.shape != (2,):
             raise ValueError(
                 f"theta0 must be (k, sigma), a vector of length 2; got shape "

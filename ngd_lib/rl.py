@@ -29,20 +29,20 @@ Neurocomputing 71; Schulman et al. (2015), TRPO.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import _show, as_rng, check_choice, check_positive_definite
-from .lq import (
-    LinearQuadratic,
-    as_real_array,
-    check_count,
-    check_positive_real,
-    check_real,
+from ._validation import (
+    _show,
+    as_float_array,
+    as_rng,
+    check_choice,
+    check_memory,
+    check_positive_definite,
 )
+from .lq import LinearQuadratic, check_count, check_positive_real, check_real
 from .result import History, OptimizeResult
 from .trust_region import kl_step_size as _kl_step_along
 
@@ -117,14 +117,6 @@ class Rollout:
         return np.stack([eps * s / self.sigma, (eps**2 - 1) / self.sigma], axis=-1)
 
 
-def _physical_memory() -> int | None:
-    """Bytes of RAM of this machine, or None where the OS does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 def _check_rollout_args(env, k, sigma, n_episodes, horizon):
     if not isinstance(env, LinearQuadratic):
         raise TypeError(
@@ -139,15 +131,9 @@ def _check_rollout_args(env, k, sigma, n_episodes, horizon):
                              fix="Pass n_episodes=100 or more for an estimate.")
     horizon = check_count(horizon, "horizon", fix="Pass horizon >= 1 steps, e.g. "
                           "env.effective_horizon(k).")
-    needed = 3 * (horizon + 1) * n_episodes * 8  # states, actions, rewards in float64
-    memory = _physical_memory()
-    if memory is not None and needed > memory:
-        raise ValueError(
-            f"n_episodes = {n_episodes:,} and horizon = {horizon:,} need "
-            f"{needed / 2**30:,.3g} GiB for the states, actions and rewards, more "
-            f"than this machine's {memory / 2**30:.3g} GiB. Simulate fewer episodes "
-            "per call (in batches) or a shorter horizon."
-        )
+    check_memory(3 * (horizon + 1) * n_episodes, "n_episodes",
+                 what=f"{n_episodes:,} episodes of {horizon:,} steps (states, actions "
+                 "and rewards)")
     return k, sigma, n_episodes, horizon
 
 
@@ -206,7 +192,7 @@ def rollout(env: LinearQuadratic, k, sigma, *, n_episodes: int, horizon: int,
         the wrong type.
     ValueError
         If ``sigma <= 0``, ``n_episodes``/``horizon`` < 1, a number is not finite, or
-        the arrays would not fit in this machine's memory.
+        the arrays would need more than the library's 2 GiB per call.
 
     Warns
     -----
@@ -606,8 +592,8 @@ def kl_step_size(grad, fisher, max_kl) -> float:
     >>> d = alpha * np.linalg.solve(F, g); round(float(0.5 * d @ F @ d), 10)
     0.01
     """
-    g = as_real_array(grad, "grad")
-    F = as_real_array(fisher, "fisher")
+    g = as_float_array(grad, "grad")
+    F = as_float_array(fisher, "fisher")
     if g.ndim != 1:
         raise ValueError(
             f"grad must be a 1-D vector; got an array of shape {g.shape}. Pass the "
@@ -644,7 +630,7 @@ def _check_trainer_args(env, theta0, natural, max_iter, n_episodes, horizon, lr,
             f"natural must be True or False; got {_show(natural)}. Pass natural=True "
             "for the natural policy gradient."
         )
-    theta = as_real_array(theta0, "theta0")
+    theta = as_float_array(theta0, "theta0")
     if theta.shape != (2,):
         raise ValueError(
             f"theta0 must be (k, sigma), a vector of length 2; got shape "
