@@ -83,7 +83,8 @@ def _overflow(value, name: str) -> ValueError:
     )
 
 
-def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
+def as_float_array(value, name: str, *, ndim: int | None = None,
+                   finite: bool = True) -> np.ndarray:
     """Return ``value`` as a finite float array, optionally of a given ``ndim``.
 
     Integers and floats (and arrays of them) are accepted. Refused with
@@ -92,7 +93,7 @@ def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
     not parsed), ``None`` and other objects. An object array is accepted only if
     every entry is a real number (e.g. ``fractions.Fraction`` or a SymPy number).
     A Python int too large for a float raises ``ValueError``, as do NaN and
-    infinite entries.
+    infinite entries (unless ``finite=False``, for values a caller checks itself).
     """
     if isinstance(value, (str, bytes)):
         raise _not_real(value, name, "string" if isinstance(value, str) else "bytes")
@@ -133,6 +134,8 @@ def as_float_array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
         )
     # the sum is finite only if every entry is (a NaN/inf makes it NaN/inf), and
     # costs no boolean temporary; only a non-finite sum needs the entrywise check
+    if not finite:
+        return arr
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
     if not np.isfinite(total) and not np.all(np.isfinite(arr)):

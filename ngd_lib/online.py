@@ -131,14 +131,14 @@ def _as_data(data) -> tuple:
 
 
 def _returned(value, name: str) -> np.ndarray:
-    """What a user callable returned, as a float array (TypeError if not numbers)."""
+    """What a user callable returned, as a float array (TypeError if not real
+    numbers: complex, boolean or text; non-finite values are the caller's to judge)."""
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value
     try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must return an array of real numbers; it returned "
-            f"{_show(value)} of type {type(value).__name__}."
-        ) from None
+        return as_float_array(value, f"{name}(...)", finite=False)
+    except TypeError as err:
+        raise TypeError(f"{name} must return an array of real numbers. {err}") from None
 
 
 def online_fit(grad: Callable, theta0, data, *, method: str = "natural",

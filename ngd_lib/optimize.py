@@ -55,12 +55,9 @@ def _evaluate(fun, grad, x, shape) -> tuple[float, np.ndarray]:
     value = fun(x)
     if not isinstance(value, float):  # floats (and np.float64) skip the array round
         try:
-            array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"fun(x) must return a real number; got {value!r} of type "
-                f"{type(value).__name__}."
-            ) from None
+            array = as_float_array(value, "fun(x)", finite=False)
+        except TypeError as err:
+            raise TypeError(f"fun(x) must return a real number. {err}") from None
         if array.shape not in ((), (1,)):
             raise ValueError(
                 f"fun(x) must return a scalar; got an array of shape {array.shape}. "
@@ -69,7 +66,10 @@ def _evaluate(fun, grad, x, shape) -> tuple[float, np.ndarray]:
         value = float(array.reshape(()))
     gradient = grad(x)
     if not (type(gradient) is np.ndarray and gradient.dtype == np.float64):
-        gradient = np.asarray(gradient, dtype=float)
+        try:
+            gradient = as_float_array(gradient, "grad(x)", finite=False)
+        except TypeError as err:
+            raise TypeError(f"grad(x) must return real numbers. {err}") from None
     if gradient.shape != shape:
         raise ValueError(
             f"grad(x) must return an array of shape {shape} like x; got shape "
