@@ -117,6 +117,20 @@ def _scalar_or_array(x: np.ndarray):
     return float(x) if x.ndim == 0 else x
 
 
+def _broadcast(k, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` and ``sigma`` as float arrays of one shape, or a ValueError saying so."""
+    k = as_float_array(k, "k")
+    sigma = as_float_array(sigma, "sigma")
+    try:
+        return tuple(np.broadcast_arrays(k, sigma))
+    except ValueError:
+        raise ValueError(
+            f"k and sigma must broadcast against each other; got shapes {k.shape} "
+            f"and {sigma.shape}. Pass arrays of one shape (e.g. from np.meshgrid) "
+            "or a scalar for one of them."
+        ) from None
+
+
 def _first_bad(mask, *arrays) -> tuple:
     """The entries of ``arrays`` at the first True of ``mask`` (arrays broadcast)."""
     idx = np.unravel_index(int(np.argmax(mask)), mask.shape) if mask.ndim else ()
@@ -262,16 +276,7 @@ class LinearQuadratic:
             positive or a gain makes the closed loop unstable (the message gives the
             interval of stable gains).
         """
-        k = as_float_array(k, "k")
-        sigma = as_float_array(sigma, "sigma")
-        try:
-            k, sigma = np.broadcast_arrays(k, sigma)
-        except ValueError:
-            raise ValueError(
-                f"k and sigma must broadcast against each other; got shapes {k.shape} "
-                f"and {sigma.shape}. Pass arrays of one shape (e.g. from np.meshgrid) "
-                "or a scalar for one of them."
-            ) from None
+        k, sigma = _broadcast(k, sigma)
         if np.any(sigma <= 0):
             bad = sigma[sigma <= 0] if sigma.ndim else sigma
             raise ValueError(
@@ -408,22 +413,13 @@ class LinearQuadratic:
             If any ``sigma < 0``, an entry is not finite, the shapes do not broadcast,
             or :math:`J` of a stable gain overflows a float (a huge ``sigma``).
         """
-        k = as_float_array(k, "k")
-        sigma = as_float_array(sigma, "sigma")
+        k, sigma = _broadcast(k, sigma)
         if np.any(sigma < 0):
             bad = sigma[sigma < 0] if sigma.ndim else sigma
             raise ValueError(
                 f"sigma must be >= 0; got {_show(bad)}. It is the standard deviation "
                 "of the policy's noise."
             )
-        try:
-            k, sigma = np.broadcast_arrays(k, sigma)
-        except ValueError:
-            raise ValueError(
-                f"k and sigma must broadcast against each other; got shapes {k.shape} "
-                f"and {sigma.shape}. Pass arrays of one shape (e.g. from np.meshgrid) "
-                "or a scalar for one of them."
-            ) from None
         P = np.asarray(self.value_coefficient(k))
         with np.errstate(invalid="ignore", over="ignore"):
             J = -(self.initial_second_moment * P
@@ -643,8 +639,9 @@ class LinearQuadratic:
                     f"shapes {k_new.shape}, {sigma_new.shape} and {k.shape}. Pass "
                     "arrays of one shape."
                 ) from None
-        return _scalar_or_array(self._finite(kl, "the discounted KL divergence",
-                                             *np.broadcast_arrays(k, sigma, kl)[:2]))
+        k, sigma, _ = np.broadcast_arrays(k, sigma, kl)  # to name a bad entry
+        return _scalar_or_array(self._finite(kl, "the discounted KL divergence", k,
+                                             sigma))
 
     # ----------------------------------------------------------------- optimum
     def optimal_value_coefficient(self) -> float:
