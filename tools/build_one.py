@@ -3,13 +3,15 @@
 Usage: python tools/build_one.py book/01_ill_conditioning.ipynb [...] [--out DIR]
 
 For authors: checks one chapter's build (execution, MyST, citations, exercises)
-without executing the whole book. Cross-references to chapters left out will warn.
+without executing the whole book. Cross-references to chapters left out will warn
+(the landing page's links to them are turned into text).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +29,13 @@ def main(argv=None) -> int:
     src = Path(tempfile.mkdtemp(prefix="ngd-book-src-"))
     shutil.copy(ROOT / "_config.yml", src / "_config.yml")
     shutil.copytree(ROOT / "book", src / "book")
+    built = {p.stem for p in args.chapters} | {"notation", "bibliography"}
+    # the landing page links every page: links to pages left out become text
+    intro = src / "book" / "intro.md"
+    intro.write_text(re.sub(
+        r"\[([^\]]*)\]\((\w+)\.(?:ipynb|md)\)",
+        lambda m: m.group(0) if m.group(2) in built else m.group(1),
+        intro.read_text()))
     fixed = ("notation", "bibliography")
     entries = "".join(f"      - file: book/{p.stem}\n" for p in args.chapters
                       if p.stem not in fixed)
