@@ -8,7 +8,9 @@ Optimisation on quadratics (chapters 1-2)
     Quadratic, gradient_descent, steepest_descent_step, best_fixed_step,
     contraction_rate, iterations_to_tolerance, OptimizeResult, History
 Models p(y | x, theta) and their Fisher matrices (chapters 4-5)
-    LogisticRegression, LinearRegression, SoftmaxRegression, GaussianRegression
+    Model (the model contract), ScalarGLM (base of a canonical-link GLM),
+    LogisticRegression, LinearRegression, PoissonRegression, SoftmaxRegression,
+    GaussianRegression, ModelDomainError
 Natural gradient descent and its linear algebra (chapters 5-6)
     natural_gradient_descent, natural_gradient_direction, cg_solve, CGResult,
     cholesky_solve, woodbury_solve, kl_step_size (the one KL trust-region step)
@@ -43,9 +45,13 @@ _EXPORTS = {
     "LogisticRegression": "models",
     "LinearRegression": "models",
     "SoftmaxRegression": "models",
+    "PoissonRegression": "models",
+    "GaussianRegression": "models",
+    "Model": "models",
+    "ScalarGLM": "models",
+    "ModelDomainError": "models",
     "natural_gradient_descent": "natural_gradient",
     "natural_gradient_direction": "natural_gradient",
-    "GaussianRegression": "gaussian_regression",
     "cg_solve": "linalg",
     "CGResult": "linalg",
     "cholesky_solve": "linalg",

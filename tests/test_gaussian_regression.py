@@ -1,4 +1,4 @@
-"""Tests of ngd_lib.gaussian_regression against finite differences and sampling."""
+"""Tests of ngd.GaussianRegression against finite differences and sampling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import ngd_lib as ngd
-from ngd_lib.gaussian_regression import GaussianRegression
+
+GaussianRegression = ngd.GaussianRegression
 
 PARAMETERIZATIONS = ["log_std", "std"]
 
@@ -127,12 +128,13 @@ def test_gaussian_regression_sample_has_the_model_moments():
     [
         (lambda m, X, y: GaussianRegression("sigma"), ValueError,
          "parameterization must be one of"),
-        (lambda m, X, y: m.nll(np.zeros(2), X, y), ValueError, "theta must have 3"),
+        (lambda m, X, y: m.nll(np.zeros(2), X, y), ValueError,
+         "theta must have length 3"),
         (lambda m, X, y: m.grad(np.zeros(3), X, y[:3]), ValueError, "y must have one"),
         (lambda m, X, y: m.fisher(np.zeros(3), np.ones((0, 2))), ValueError,
          "at least one row"),
         (lambda m, X, y: m.fisher_vector_product(np.zeros(3), X, np.ones(2)),
-         ValueError, "v must have 3"),
+         ValueError, "v must have length 3"),
         (lambda m, X, y: m.monte_carlo_fisher(np.zeros(3), X, n_samples=0),
          ValueError, "n_samples must be >= 1"),
     ],
