@@ -112,6 +112,17 @@ def check_count(value, name: str, *, minimum: int = 1, fix: str = "") -> int:
     return int(value)
 
 
+def check_flag(value, name: str) -> bool:
+    """Return ``value`` as a bool; a TypeError naming ``name`` for anything else
+    (a string such as ``"no"`` would otherwise count as True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False; got {_show(value)} of type "
+            f"{type(value).__name__}. Pass {name}=True or {name}=False."
+        )
+    return bool(value)
+
+
 def _scalar_or_array(x: np.ndarray):
     """Return a Python float for 0-d arrays, the array otherwise."""
     return float(x) if x.ndim == 0 else x
@@ -724,6 +735,7 @@ class LinearQuadratic:
         ValueError
             As :meth:`policy_gradient`, or if ``arrow_length`` is not positive.
         """
+        natural = check_flag(natural, "natural")
         if arrow_length is not None:
             arrow_length = check_positive_real(arrow_length, "arrow_length",
                                                fix="Peters & Schaal use 0.1.")
@@ -793,6 +805,7 @@ class LinearQuadratic:
             or a step option is not positive.
         """
         theta = self._check_start(theta0)
+        natural = check_flag(natural, "natural")
         scale = 1 - self.gamma
 
         def direction(th):  # plain float arithmetic: this loop runs thousands of steps

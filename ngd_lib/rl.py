@@ -35,14 +35,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import (
-    _show,
     as_float_array,
     as_rng,
     check_choice,
     check_memory,
     check_positive_definite,
 )
-from .lq import LinearQuadratic, check_count, check_positive_real, check_real
+from .lq import (
+    LinearQuadratic,
+    check_count,
+    check_flag,
+    check_positive_real,
+    check_real,
+)
 from .result import History, OptimizeResult
 from .trust_region import kl_step_size as _kl_step_along
 
@@ -222,7 +227,7 @@ def _simulate(env, k, sigma, *, n_episodes, horizon, rng) -> Rollout:
         actions = np.empty((horizon, n_episodes))
         states = np.empty((horizon + 1, n_episodes))
         rewards = np.empty((horizon, n_episodes))
-    except MemoryError:  # where the OS does not tell _check_rollout_args its RAM
+    except MemoryError:  # within the 2 GiB of check_memory, yet more than is free
         raise ValueError(
             f"n_episodes = {n_episodes:,} and horizon = {horizon:,} need "
             f"{3 * (horizon + 1) * n_episodes * 8 / 2**30:,.3g} GiB, more than is "
@@ -625,11 +630,7 @@ def _check_trainer_args(env, theta0, natural, max_iter, n_episodes, horizon, lr,
             f"env must be a LinearQuadratic; got {type(env).__name__}. "
             "Build one with lq.LinearQuadratic(...)."
         )
-    if not isinstance(natural, (bool, np.bool_)):
-        raise TypeError(
-            f"natural must be True or False; got {_show(natural)}. Pass natural=True "
-            "for the natural policy gradient."
-        )
+    check_flag(natural, "natural")
     theta = as_float_array(theta0, "theta0")
     if theta.shape != (2,):
         raise ValueError(
@@ -794,6 +795,7 @@ def train_policy_gradient(env: LinearQuadratic, theta0, *, natural: bool,
     (theta, max_iter, n_episodes, horizon, lr, max_kl, damping,
      sigma_min) = _check_trainer_args(env, theta0, natural, max_iter, n_episodes,
                                       horizon, lr, max_kl, damping, sigma_min)
+    progress = check_flag(progress, "progress")
     rng = as_rng(rng)
 
     xs, funs = [theta.copy()], [env.expected_return(*theta, normalized=True)]

@@ -201,6 +201,14 @@ ERRORS = [
     ("train natural string", lambda: rl.train_policy_gradient(
         ENV, (-0.1, 0.9), **{**TRAIN, "natural": "yes"}, max_kl=0.01), TypeError,
      r"natural must be True or False; got 'yes'", "natural=True"),
+    ("path natural string", lambda: ENV.gradient_ascent_path((-0.1, 0.9),
+                                                             natural="no"), TypeError,
+     r"natural must be True or False; got 'no' of type str", "natural=False"),
+    ("field natural None", lambda: ENV.gradient_field(-0.5, 0.3, natural=None),
+     TypeError, r"natural must be True or False; got None", "natural=True"),
+    ("progress string", lambda: rl.train_policy_gradient(
+        ENV, (-0.1, 0.9), **TRAIN, max_kl=0.01, progress="yes"), TypeError,
+     r"progress must be True or False; got 'yes'", "progress=False"),
     ("train unstable theta0", lambda: rl.train_policy_gradient(
         ENV, (0.5, 0.9), **TRAIN, max_kl=0.01), ValueError,
      r"unstable at k = 0\.5", "open interval"),
