@@ -116,8 +116,11 @@ class Family:
         or ``support`` is neither an ``Interval`` nor a ``Range``.
     ValueError
         If ``params`` is empty or repeats a symbol, ``x`` is a parameter, ``log_pdf``
-        contains other symbols, the support is empty, symbolic or an infinite
-        ``Range`` with step other than 1, or ``param_domains`` names a non-parameter.
+        contains other symbols, NaN, an infinity or the imaginary unit, the support
+        is empty, symbolic, an infinite ``Range`` with step other than 1, or wider
+        than the values the assumptions of ``x`` allow (a ``positive=True`` ``x``
+        over all of R: SymPy would use ``x > 0`` inside the integral and return
+        wrong expectations), or ``param_domains`` names a non-parameter.
 
     Examples
     --------
@@ -183,6 +186,13 @@ class Family:
             raise TypeError(
                 f"log_pdf must be a sympy expression; got {log_pdf!r} of type "
                 f"{type(log_pdf).__name__}."
+            )
+        _check_finite_expr(log_pdf, "log_pdf")
+        if log_pdf.has(sp.I):
+            raise ValueError(
+                f"log_pdf must be a real expression; got {log_pdf}, which contains the "
+                "imaginary unit I (a log of a negative number?). Check the density "
+                "and the parameter substitutions."
             )
         extra = log_pdf.free_symbols - {self.x, *params}
         if extra:
@@ -385,7 +395,29 @@ def _as_expr(value, name: str) -> sp.Expr:
         ) from None
     if not isinstance(expr, sp.Expr):
         raise TypeError(f"{name} must be a sympy expression; got {expr!r}.")
+    _check_finite_expr(expr, name)
     return expr
+
+
+def _check_finite_expr(expr: sp.Expr, name: str) -> None:
+    """Raise if ``expr`` holds NaN or an infinity (SymPy would carry them along)."""
+    if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(
+            f"{name} = {expr} holds NaN or an infinity; pass a finite expression."
+        )
+
+
+def _check_real_entries(values: tuple, name: str) -> tuple:
+    """Raise if a number in ``values`` is not real (a complex direction or
+    parameter value has no meaning for a family of real parameters)."""
+    for i, value in enumerate(values):
+        if value.is_real is False or (value.is_number and value.has(sp.I)):
+            raise ValueError(
+                f"{name}[{i}] = {value} is not real; the parameters are real, so "
+                f"pass a real number (use sp.re({name}[{i}]) if the imaginary part "
+                "is round-off)."
+            )
+    return values
 
 
 def _as_theta(theta, family: Family, name: str) -> tuple:
@@ -950,7 +982,8 @@ def kl_series(family: Family, direction, order: int = 3, *, t: sp.Symbol | None 
     t**2/(2*sigma**2) + O(t**4)
     """
     _check_family(family)
-    direction = _as_theta(direction, family, "direction")
+    direction = _check_real_entries(_as_theta(direction, family, "direction"),
+                                    "direction")
     order = check_int(order, "order", minimum=0)
     t = sp.Symbol("t", real=True) if t is None else t
     if not isinstance(t, sp.Symbol):
@@ -1024,7 +1057,9 @@ def reparameterize(family: Family, new_params, old_in_terms_of_new, *,
     _check_family(family)
     if isinstance(new_params, sp.Symbol):
         new_params = (new_params,)
-    old = _as_theta(old_in_terms_of_new, family, "old_in_terms_of_new")
+    name_old = "old_in_terms_of_new"
+    old = _as_theta(old_in_terms_of_new, family, name_old)
+    old = _check_in_domain(_check_real_entries(old, name_old), family, name_old)
     if not isinstance(new_params, Sequence) or isinstance(new_params, str):
         raise TypeError(
             f"new_params must be a tuple of sympy Symbols; got {new_params!r}."
