@@ -554,3 +554,22 @@ def test_natural_gradient_direction_rejects_adaptive_damping(rng):
                                    damping="adaptive")
     with pytest.raises(ValueError, match=r"theta must have 2 entries"):
         natural_gradient_direction(ngd.LogisticRegression(), np.zeros(5), X, y)
+
+
+def test_natural_gradient_descent_stays_small_and_dispatch_free():
+    # issue 12: the loop is under 150 lines and never asks what class the model is
+    import ast
+    import inspect
+
+    import ngd_lib.natural_gradient as module
+
+    tree = ast.parse(inspect.getsource(module))
+    (function,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+                   and node.name == "natural_gradient_descent"]
+    assert function.end_lineno - function.lineno + 1 < 150
+    calls = [node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name)]
+    assert "type" not in calls
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "isinstance":
+            assert ast.unparse(node.args[0]) != "model"
