@@ -21,7 +21,8 @@ Submodules
     policy-gradient and Fisher estimates, sample-based training), plotting
     (figures of the chapters), datasets (the data sets the chapters
     reproduce), vector_fields (gradient fields and flows), kfac
-    (Kronecker-factored Fisher blocks), expfam
+    (Kronecker-factored Fisher blocks), curvature (what F is for natural gradient
+    descent: exact, empirical, monte_carlo, diagonal and kfac builders), expfam
     (exponential families: natural and mean parameters, Bregman divergences,
     natural gradient and mirror descent; chapter 8), online (one-example-at-a-time
     natural gradient and SGD over many runs; chapter 9)
@@ -59,7 +60,7 @@ _EXPORTS = {
     "kl_step_size": "trust_region",
 }
 _SUBMODULES = ("plotting", "symbolic", "lq", "rl", "datasets", "vector_fields",
-               "kfac", "expfam", "online")
+               "kfac", "curvature", "expfam", "online")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
