@@ -19,9 +19,15 @@ JavaScript error that the browser tests (tests/test_browser.py) saw on the pages
 Two more things for the reader: the test marker ``# NBVAL_CHECK_OUTPUT`` (first line
 of the code cells whose output nbval compares) is left out of the rendered code (the
 notebooks keep it), and every page gets the book's style sheet,
-``book/_static/ngd_book.css`` (jupyter-book only injects the files of
-``<root>/_static``, and the book's root is the repository, so ``book/_static`` is
-registered here).
+``book/_static/ngd_book.css``, and its page script, ``book/_static/ngd_book.js``
+(jupyter-book only injects the files of ``<root>/_static``, and the book's root is
+the repository, so ``book/_static`` is registered here).
+
+4. Pages leave out Font Awesome's 1.5 MB script (``scripts/fontawesome.js``, which
+   replaces each icon by an SVG): the theme's style sheet already carries Font
+   Awesome's CSS and web fonts, which draw the same icons. The theme's asset macros
+   are overridden by ``templates/static/webpack-macros.html`` (a template path added
+   at ``config-inited``, before the builder loads its templates).
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from sphinx.builders.html._assets import _JavaScript
 
 TEST_MARKER = "# NBVAL_CHECK_OUTPUT"
 STATIC = Path(__file__).resolve().parents[1] / "_static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLE_SHEET = "ngd_book.css"
+PAGE_SCRIPT = "ngd_book.js"
 EMBED_SCRIPT = "embed-amd.js"
 BUNDLE_MODULES = "@jupyter-widgets/html-manager/dist"
 
@@ -91,6 +99,18 @@ def fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = fixed
 
 
+def fix_page_body(app, pagename, templatename, context, doctree) -> None:
+    """ARIA of the rendered body that axe-core reports as serious.
+
+    sphinxcontrib-bibtex marks the bibliography ``role="list"`` with entries of the
+    deprecated ``role="doc-biblioentry"``, which no longer counts as a list item
+    (aria-required-children): the entries become ``role="listitem"``.
+    """
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 def drop_test_markers(app, doctree, docname) -> None:
     """Remove the nbval marker line from the code of the rendered cells."""
     for cell_input in doctree.findall(nodes.container):
@@ -104,6 +124,11 @@ def drop_test_markers(app, doctree, docname) -> None:
                 block.rawsource = rest
 
 
+def add_templates(app, config) -> None:
+    if str(TEMPLATES) not in map(str, config.templates_path):
+        config.templates_path.append(str(TEMPLATES))
+
+
 def add_static_files(app) -> None:
     if str(STATIC) not in map(str, app.config.html_static_path):
         app.config.html_static_path.append(str(STATIC))
@@ -112,9 +137,12 @@ def add_static_files(app) -> None:
 def setup(app):
     # "Run in your browser" (JupyterLite) links on chapter pages: ngd_run_anywhere.py
     app.setup_extension("ngd_run_anywhere")
+    app.connect("config-inited", add_templates)
     app.connect("builder-inited", add_static_files)
     app.add_css_file(STYLE_SHEET)
+    app.add_js_file(PAGE_SCRIPT, loading_method="defer")
     app.connect("doctree-resolved", drop_test_markers)
     # After myst-nb (priority 500) has added the widget scripts of the page.
     app.connect("html-page-context", fix_page_scripts, priority=900)
+    app.connect("html-page-context", fix_page_body, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,9 +6,9 @@ adds to every chapter page built from a notebook
 
 1. under the title, one line: run the chapter in the browser (no install), in Colab,
    on Binder, or on your computer (the introduction's section on the four ways);
-2. after every output with a widget (sliders), a note that the sliders are live in
-   the browser version, linking to it: on the static page the widgets show only
-   their saved state.
+2. after every output with a widget (sliders), a "launch to interact" note linking
+   to the live versions: on the static page the widgets are drawn disabled, in
+   their saved state (``ngd_static_widgets.py``).
 
 The browser link is relative (``../lite/notebooks/index.html?path=NN.ipynb``), so it
 works on any host and in the offline test build.
@@ -20,6 +20,7 @@ import posixpath
 import urllib.parse
 
 from docutils import nodes
+from ngd_static_widgets import replace_widget_views
 
 LITE_DIR = "lite"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -93,12 +94,21 @@ def add_run_links(app, doctree, docname) -> None:
     if title is None:
         return
     section.insert(title + 1, _run_line(app, docname))
-    for output in list(doctree.findall(nodes.container)):
-        if "cell_output" not in output["classes"] or not _has_widget(output):
-            continue
+    # The widgets become their saved state, drawn disabled (ngd_static_widgets);
+    # a view it could not draw keeps the widget manager and gets the note too.
+    outputs = replace_widget_views(app, doctree, docname)
+    outputs += [o for o in doctree.findall(nodes.container)
+                if "cell_output" in o["classes"] and _has_widget(o)
+                and o not in outputs]
+    for output in outputs:
         para = nodes.paragraph()
-        para += nodes.Text("The sliders above show their saved state on this page; ")
-        para += _link("run this chapter in your browser", lite_url(docname))
+        para += nodes.strong("", "Launch to interact: ")
+        para += nodes.Text("the controls above are disabled on this page and show "
+                           "the saved settings. ")
+        para += _link("Run this chapter in your browser", lite_url(docname))
+        for name, url in _launch_urls(app, docname).items():
+            para += nodes.Text(" or ")
+            para += _link(f"in {name}", url)
         para += nodes.Text(" to move them.")
         note = nodes.container(classes=[LIVE_CLASS])
         note += para
