@@ -7,6 +7,17 @@ contents once. The visit collects what the checks below assert: typeset math and
 equation numbers, loaded images, rendered widgets, links, launch and download
 buttons, console errors, requests and their sizes. Full-page screenshots and the
 page weights go to ``_build/screenshots/``.
+
+Each page is also read as a demanding reader would (issue 13): axe-core (pinned,
+vendored by ``tools/fetch_vendor.py``, injected by the test) in light and in dark
+mode, the keyboard (a visible focus ring on every control, no formula as a Tab
+stop), a 390 px phone (the navigation opens, nothing wider than the screen outside
+a scroll container) and its sliders (they work, or are disabled with a note that
+links to the live version). ``accessibility.txt`` has the per-page table.
+
+``NGD_BOOK_HTML=<folder>`` visits an HTML build made beforehand (e.g. ``jupyter-book
+build . --path-output _build/mine --config _build/vendor/_config.offline.yml``)
+instead of building the book: for iterating on the pages' CSS and JavaScript.
 """
 
 from __future__ import annotations
@@ -46,7 +57,11 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
-MAX_CHAPTER_BYTES = 5 * 2**20      # transfer size of one chapter page
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 800, "height": 1000}
+MAX_PAGE_BYTES = int(1.5 * 2**20)  # transfer size of any page (issue 13)
+AXE_SCRIPT = "_static/_vendor/axe-core/axe.min.js"
+AXE_IMPACTS = ("critical", "serious")
 SHRUNK_FIGURE = 0.75               # reported when a figure is shown smaller than this
 SEARCH_TERM = "Fisher"
 TIMEOUT_MS = 30_000
@@ -154,6 +169,158 @@ async () => {
 }
 """
 
+# Run after COLLECT_JS (1280 px). The keyboard, images, the top bar and the sliders.
+READER_JS = r"""
+async () => {
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) return false;
+    const cs = getComputedStyle(el);
+    return cs.visibility !== "hidden" && !el.closest("dialog:not([open]), [hidden]");
+  };
+  const describe = (el) => {
+    const text = (el.getAttribute("aria-label") || el.textContent || el.value || "")
+      .replace(/\s+/g, " ").trim().slice(0, 40);
+    const cls = (el.getAttribute("class") || "").split(/\s+/).slice(0, 2).join(".");
+    return `${el.tagName.toLowerCase()}${cls ? "." + cls : ""} "${text}"`;
+  };
+  // Images: a real alt text (not empty, not a file name or path, not the src).
+  const fileLike = /(\.(png|jpe?g|gif|svg|webp)\b)|^data:|\/_images\/|^[\w-]+$/i;
+  const images = [...document.images].map((img) => {
+    const alt = (img.getAttribute("alt") || "").trim();
+    const base = (img.getAttribute("src") || "").split("/").pop().split("?")[0];
+    return { src: (img.getAttribute("src") || "").slice(0, 80), alt: alt.slice(0, 80),
+             real: alt.length >= 10 && !fileLike.test(alt) && alt !== base };
+  });
+  // Formulas must not be Tab stops (the MathJax menu makes each one focusable).
+  // (An equation's permalink, a.headerlink beside its number, is a link, not math.)
+  const mathTabStops = [...document.querySelectorAll(
+    "mjx-container, mjx-container *, .math, .math *")].filter((el) => el.tabIndex >= 0
+      && el.matches("[tabindex], a[href], button, input")
+      && !el.matches("a.headerlink")).length;
+  // The focus ring: each focusable control, focused from the keyboard, shows an
+  // outline or a box shadow.
+  const focusable = [...document.querySelectorAll(
+    'a[href], button, input, select, textarea, summary, [tabindex]')]
+    .filter((el) => el.tabIndex >= 0 && !el.disabled && visible(el));
+  const noRing = [];
+  const transparent = (c) => c === "transparent" || /rgba\(.*,\s*0\)$/.test(c);
+  for (const el of focusable) {
+    el.focus({ preventScroll: true });
+    if (document.activeElement !== el) continue;
+    const cs = getComputedStyle(el);
+    const outline = cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 1
+      && !transparent(cs.outlineColor);
+    const shadow = cs.boxShadow && cs.boxShadow !== "none";
+    if (!outline && !shadow) noRing.push(describe(el));
+  }
+  if (document.activeElement) document.activeElement.blur();
+  // The theme's top bar: only the article header (one visible primary toggle).
+  const header = document.querySelector("header.bd-header");
+  const headerHeight = header && visible(header)
+    ? header.getBoundingClientRect().height : 0;
+  const toggles = [...document.querySelectorAll(".primary-toggle")]
+    .filter(visible).length;
+  // Sliders and other controls in cell outputs: disabled with a note that links
+  // to the live version, or working without a kernel (a new value shows a new frame).
+  const controls = [...document.querySelectorAll(
+    '.cell_output input, .cell_output select, .cell_output [role="slider"]')];
+  const deadControls = [];
+  let disabled = 0, working = 0;
+  for (const el of controls) {
+    const output = el.closest(".cell_output");
+    const isOff = el.disabled || el.getAttribute("aria-disabled") === "true";
+    if (isOff) {
+      const cell = output.closest(".cell") || output.parentElement;
+      const next = cell && cell.querySelector(".ngd-live-widgets a[href]");
+      if (next) {
+        disabled += 1;
+      } else {
+        deadControls.push(`${describe(el)}: disabled, no "launch to interact" note`);
+      }
+      continue;
+    }
+    const frame = output.querySelector("img");
+    const before = frame && frame.currentSrc;
+    if (el.tagName === "INPUT" && el.type === "range") {
+      el.value = String(el.value === el.min ? el.max : el.min);
+    } else if (el.tagName === "SELECT" && el.options.length > 1) {
+      el.selectedIndex = (el.selectedIndex + 1) % el.options.length;
+    }
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (frame && frame.currentSrc !== before) {
+      working += 1;
+    } else {
+      deadControls.push(`${describe(el)}: live-looking, moving it changes no figure`);
+    }
+  }
+  return { images, math_tab_stops: mathTabStops, focusable: focusable.length,
+           no_focus_ring: noRing, header_height: headerHeight, visible_toggles: toggles,
+           controls: controls.length, disabled_controls: disabled,
+           working_controls: working, dead_controls: deadControls };
+}
+"""
+AXE_JS = """
+async (impacts) => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+    id: v.id, impact: v.impact, count: v.nodes.length,
+    nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ").slice(0, 100) + ": "
+      + (n.failureSummary || "").replace(/\\s+/g, " ").slice(0, 160)),
+  }));
+}
+"""
+# At a 390 px phone: what sticks out of the screen without a scroll container around it.
+PHONE_JS = r"""
+() => {
+  const W = document.documentElement.clientWidth;
+  const fits = (r) => r.right <= W + 1 && r.left >= -1;
+  const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  const wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1 || fits(r)) continue;
+    if (getComputedStyle(el).visibility === "hidden") continue;
+    let p = el.parentElement, inside = false;
+    while (p && p !== document.documentElement) {
+      if (scrolls(p) && fits(p.getBoundingClientRect())) { inside = true; break; }
+      p = p.parentElement;
+    }
+    if (inside) continue;
+    const cls = (el.getAttribute("class") || "").split(/\s+/).slice(0, 2).join(".");
+    wide.push(`${el.tagName.toLowerCase()}${cls ? "." + cls : ""} `
+      + `[${Math.round(r.left)}, ${Math.round(r.right)}] `
+      + (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 40));
+  }
+  const sliders = [...document.querySelectorAll(
+    '.cell_output input[type="range"], .cell_output [role="slider"]')]
+    .map((el) => Math.round(el.getBoundingClientRect().width));
+  return { width: W, scroll_width: document.documentElement.scrollWidth,
+           wide: wide.slice(0, 12), wide_count: wide.length, slider_widths: sliders };
+}
+"""
+# After tapping the visible primary toggle: the table of contents is on screen.
+NAV_OPEN_JS = """
+() => {
+  const links = [...document.querySelectorAll(
+    "nav.bd-links a[href], .bd-toc-item a[href]")];
+  const shown = links.filter((a) => {
+    const r = a.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= window.innerWidth
+      && r.top < window.innerHeight && getComputedStyle(a).visibility !== "hidden"
+      && document.elementFromPoint(r.left + Math.min(5, r.width / 2),
+                                   r.top + r.height / 2)?.closest("a") === a;
+  });
+  return { links: links.length, shown: shown.length };
+}
+"""
+MATHJAX_DONE = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+}"""
 
 # --------------------------------------------------------------------------- server
 @dataclass
@@ -191,12 +358,21 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @pytest.fixture(scope="module")
-def server(built_book):
+def book_html(request) -> Path:
+    """The HTML to visit: ``NGD_BOOK_HTML`` if set, else the session's build."""
+    given = os.environ.get("NGD_BOOK_HTML")
+    if given:
+        return Path(given).resolve()
+    return request.getfixturevalue("built_book")
+
+
+@pytest.fixture(scope="module")
+def server(book_html):
     """Serve the built HTML on a free port of 127.0.0.1; yield (base_url, log)."""
     log: list[Served] = []
     handler = type("Handler", (_Handler,), {"log": log, "lock": threading.Lock()})
     httpd = _Server(("127.0.0.1", 0),
-                    functools.partial(handler, directory=str(built_book)))
+                    functools.partial(handler, directory=str(book_html)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -208,15 +384,15 @@ def server(built_book):
 
 # -------------------------------------------------------------------------- browser
 @pytest.fixture(scope="module")
-def chromium(built_book):
+def chromium(book_html):
     """A headless Chromium context; fails under CI and skips elsewhere without one."""
     missing = []
     if not Path(CHROMIUM).exists():
         missing.append(f"{CHROMIUM} is not installed (apt-get install chromium)")
     if sync_playwright is None:
         missing.append("the python package playwright is not installed")
-    if not (built_book / VENDOR_PREFIX.strip("/") / "pins.json").exists():
-        record = built_book.parents[1] / "result.json"
+    if not (book_html / VENDOR_PREFIX.strip("/") / "pins.json").exists():
+        record = book_html.parents[1] / "result.json"
         why = json.loads(record.read_text()).get("offline_assets", "") if (
             record.exists()) else ""
         missing.append("the build lacks the local MathJax/widget copies "
@@ -257,7 +433,14 @@ def _is_local(url: str, base: str) -> bool:
     return url.startswith(base + "/")
 
 
-def _visit(context, base: str, log: list[Served], doc: str) -> Visit:
+def _axe(page, axe_source: str) -> list[dict]:
+    """The critical and serious axe-core violations of the page as it is now."""
+    page.add_script_tag(content=axe_source)  # not a request: not in the page weight
+    return page.evaluate(AXE_JS, list(AXE_IMPACTS))
+
+
+def _visit(context, base: str, log: list[Served], doc: str,
+           axe_source: str) -> Visit:
     page = context.new_page()
     # Each page's weight counts everything it loads, so nothing comes from the cache.
     cdp = context.new_cdp_session(page)
@@ -299,20 +482,80 @@ def _visit(context, base: str, log: list[Served], doc: str) -> Visit:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{doc.replace('/', '__')}.png"),
                         full_page=True, timeout=TIMEOUT_MS)
+        visit.served = log[first:]  # the weight: what the page itself loaded
+        visit.facts["axe"] = _axe(page, axe_source)
+        page.keyboard.press("Tab")  # from now on focus() shows the keyboard's ring
+        visit.facts["reader"] = page.evaluate(READER_JS)
     except PlaywrightError as exc:  # every check then reports this page as broken
         visit.errors.append(f"the page did not finish loading: {exc}")
         visit.facts = {}
-    visit.served = log[first:]
+    if not visit.served:
+        visit.served = log[first:]
     visit.seconds = time.perf_counter() - start
     page.close()
     return visit
 
 
 @pytest.fixture(scope="module")
-def all_visits(chromium, server, toc_files) -> dict[str, Visit]:
+def axe_source(book_html) -> str:
+    path = book_html / AXE_SCRIPT
+    if not path.exists():
+        pytest.fail(f"{path} is missing: tools/fetch_vendor.py vendors axe-core")
+    return path.read_text()
+
+
+@pytest.fixture(scope="module")
+def all_visits(chromium, server, toc_files, axe_source) -> dict[str, Visit]:
     base, log = server
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # no stale pages from earlier runs
-    return {doc: _visit(chromium, base, log, doc) for doc in toc_files}
+    return {doc: _visit(chromium, base, log, doc, axe_source) for doc in toc_files}
+
+
+def _open(context, url: str, viewport: dict, dark: bool = False):
+    page = context.new_page()
+    page.set_viewport_size(viewport)
+    if dark:  # the theme's own switch stores the mode here
+        page.add_init_script("localStorage.setItem('mode', 'dark');"
+                             "localStorage.setItem('theme', 'dark');")
+    page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
+    page.evaluate(MATHJAX_DONE)
+    return page
+
+
+@pytest.fixture(scope="module")
+def dark_visits(chromium, server, visits, axe_source) -> dict[str, dict]:
+    """Every page in dark mode at 1280 px: the mode shown and axe-core's findings."""
+    base, _ = server
+    found = {}
+    for doc in visits:
+        page = _open(chromium, f"{base}/{doc}.html", VIEWPORT, dark=True)
+        try:
+            mode = page.evaluate("document.documentElement.dataset.theme")
+            found[doc] = {"mode": mode, "axe": _axe(page, axe_source)}
+        finally:
+            page.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def phone_visits(chromium, server, visits) -> dict[str, dict]:
+    """Every page at 390 px: what sticks out, and the navigation after a tap."""
+    base, _ = server
+    found = {}
+    for doc in visits:
+        page = _open(chromium, f"{base}/{doc}.html", PHONE)
+        try:
+            facts = page.evaluate(PHONE_JS)
+            shot = SCREENSHOTS / f"phone__{doc.replace('/', '__')}.png"
+            page.screenshot(path=str(shot), full_page=False, timeout=TIMEOUT_MS)
+            facts["nav_before"] = page.evaluate(NAV_OPEN_JS)
+            page.locator(".primary-toggle:visible").first.click(timeout=5_000)
+            page.wait_for_timeout(400)  # the sidebar slides in
+            facts["nav_after"] = page.evaluate(NAV_OPEN_JS)
+            found[doc] = facts
+        finally:
+            page.close()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -571,30 +814,32 @@ def _weigh(visit: Visit, html_root: Path) -> dict[str, int]:
     return parts
 
 
-def test_page_weight_is_reported_and_chapters_stay_small(visits, built_book):
+def test_page_weight_is_reported_and_pages_stay_light(visits, book_html):
     rows, too_heavy = [], []
     header = (f"{'page':<40} {'html':>9} {'images':>9} {'theme':>9} {'cdn libs':>9} "
-              f"{'transfer':>9} {'raw':>9} {'seconds':>7}")
+              f"{'transfer':>9} {'target':>9} {'raw':>9} {'seconds':>7}")
+    target = f"<={MAX_PAGE_BYTES / 1024:.0f}K"
     for doc, visit in visits.items():
-        w = _weigh(visit, built_book)
+        w = _weigh(visit, book_html)
+        over = w["transfer"] > MAX_PAGE_BYTES
         rows.append(
             f"{doc:<40} {w['html'] / 1024:>8.0f}K {w['images'] / 1024:>8.0f}K "
             f"{w['theme'] / 1024:>8.0f}K {w['cdn_libraries'] / 1024:>8.0f}K "
-            f"{w['transfer'] / 1024:>8.0f}K {w['raw'] / 1024:>8.0f}K "
-            f"{visit.seconds:>7.1f}")
-        if _notebook(doc) and w["transfer"] > MAX_CHAPTER_BYTES:
-            too_heavy.append(f"{doc}: {w['transfer'] / 2**20:.1f} MB")
+            f"{w['transfer'] / 1024:>8.0f}K {target + (' !' if over else ''):>9} "
+            f"{w['raw'] / 1024:>8.0f}K {visit.seconds:>7.1f}")
+        if over:
+            too_heavy.append(f"{doc}: {w['transfer'] / 2**20:.2f} MB")
     text = (
         "Page weight per page of the table of contents (KiB). transfer = what a "
         "reader downloads: text assets gzipped as GitHub Pages and the CDNs serve "
-        "them, images as they are; 'cdn libs' = MathJax, require.js and the widget "
+        "them, images as they are; target = the most any page may transfer ('!' "
+        "marks a page over it); 'cdn libs' = MathJax, require.js and the widget "
         "manager (served from a CDN online); raw = uncompressed bytes served here.\n"
         + header + "\n" + "\n".join(rows) + "\n")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "page_weight.txt").write_text(text)
     print("\n" + text)
-    assert not too_heavy, f"chapter pages over {MAX_CHAPTER_BYTES / 2**20:.0f} MB: " \
-        f"{too_heavy}"
+    assert not too_heavy, f"pages over {MAX_PAGE_BYTES / 2**20:.1f} MB: {too_heavy}"
 
 
 def test_pages_fit_the_window_and_layout_is_reported(visits):
@@ -629,3 +874,141 @@ def test_screenshots_were_saved(visits):
     for doc in visits:
         shot = SCREENSHOTS / f"{doc.replace('/', '__')}.png"
         assert shot.exists() and shot.stat().st_size > 10_000, f"{shot} missing"
+
+
+# ---------------------------------------------------------------- reader-grade pages
+def _reader(visits) -> dict[str, dict]:
+    return {doc: v.facts["reader"] for doc, v in visits.items()}
+
+
+def _axe_report(found: dict[str, list[dict]]) -> dict[str, list[str]]:
+    return {doc: [f"{v['impact']} {v['id']} ({v['count']}x): " + " | ".join(v["nodes"])
+                  for v in violations] for doc, violations in found.items()}
+
+
+def test_no_serious_accessibility_violations_in_light_mode(visits):
+    problems = _axe_report({doc: v.facts["axe"] for doc, v in visits.items()})
+    assert not any(problems.values()), _report(problems)
+
+
+def test_no_serious_accessibility_violations_in_dark_mode(dark_visits):
+    modes = {doc: found["mode"] for doc, found in dark_visits.items()}
+    assert set(modes.values()) == {"dark"}, f"dark mode not applied: {modes}"
+    problems = _axe_report({doc: found["axe"] for doc, found in dark_visits.items()})
+    assert not any(problems.values()), _report(problems)
+
+
+def test_every_image_has_a_real_alt_text(visits):
+    problems = {doc: [f"{img['src']}: alt {img['alt']!r}" for img in r["images"]
+                      if not img["real"]] for doc, r in _reader(visits).items()}
+    assert not any(problems.values()), _report(problems)
+
+
+def test_formulas_are_not_tab_stops(visits):
+    problems = {doc: [f"{r['math_tab_stops']} formulas in the Tab order"]
+                for doc, r in _reader(visits).items() if r["math_tab_stops"]}
+    assert not problems, _report(problems)
+    assert any(v.facts["mjx_containers"] for v in visits.values())
+
+
+def test_every_control_shows_a_focus_ring(visits):
+    reader = _reader(visits)
+    problems = {doc: [f"no focus ring: {c}" for c in r["no_focus_ring"]]
+                for doc, r in reader.items()}
+    assert not any(problems.values()), _report(problems)
+    assert all(r["focusable"] > 10 for r in reader.values()), {
+        doc: r["focusable"] for doc, r in reader.items()}
+
+
+def test_no_duplicate_top_bar_on_a_desktop(visits):
+    problems = {}
+    for doc, r in _reader(visits).items():
+        items = []
+        if r["header_height"]:
+            items.append(f"a {r['header_height']:.0f} px top bar above the article")
+        if r["visible_toggles"] != 1:
+            items.append(f"{r['visible_toggles']} visible primary-sidebar toggles")
+        problems[doc] = items
+    assert not any(problems.values()), _report(problems)
+
+
+def test_navigation_opens_on_a_phone(phone_visits):
+    problems = {}
+    for doc, facts in phone_visits.items():
+        before, after = facts["nav_before"], facts["nav_after"]
+        if before["shown"] or after["shown"] < 3:
+            problems[doc] = [f"table of contents links on screen: {before['shown']} "
+                             f"before the tap, {after['shown']} of {after['links']} "
+                             "after it"]
+    assert not problems, _report(problems)
+
+
+@pytest.mark.parametrize("viewport", [TABLET, VIEWPORT], ids=["800px", "1280px"])
+def test_navigation_toggle_works_on_tablets_and_desktops(chromium, server, visits,
+                                                         viewport):
+    base, _ = server
+    doc = next(d for d in visits if _notebook(d)) if any(map(_notebook, visits)) \
+        else next(iter(visits))
+    page = _open(chromium, f"{base}/{doc}.html", viewport)
+    try:
+        shown = [page.evaluate(NAV_OPEN_JS)["shown"]]
+        for _ in range(2):
+            page.locator(".primary-toggle:visible").first.click(timeout=5_000)
+            page.wait_for_timeout(400)
+            shown.append(page.evaluate(NAV_OPEN_JS)["shown"])
+            page.keyboard.press("Escape")  # closes the narrow screens' dialog
+            page.wait_for_timeout(200)
+    finally:
+        page.close()
+    if viewport["width"] >= 992:  # the sidebar is shown; the toggle hides and shows it
+        assert shown[0] >= 3 and shown[1] == 0 and shown[2] >= 3, shown
+    else:  # the sidebar is hidden; the toggle opens it (twice: Escape closed it)
+        assert shown[0] == 0 and shown[1] >= 3 and shown[2] >= 3, shown
+
+
+def test_phone_layout_fits_the_screen(phone_visits):
+    problems = {}
+    for doc, facts in phone_visits.items():
+        items = [f"wider than the {facts['width']} px screen outside a scroll "
+                 f"container ({facts['wide_count']} elements): {w}"
+                 for w in facts["wide"]]
+        if facts["scroll_width"] > facts["width"]:
+            items.append(f"the page is {facts['scroll_width']} px wide")
+        items += [f"a slider only {w} px wide"
+                  for w in facts["slider_widths"] if w < 100]
+        problems[doc] = items
+    assert not any(problems.values()), _report(problems)
+
+
+def test_sliders_work_or_say_they_are_disabled(visits):
+    reader = _reader(visits)
+    problems = {doc: r["dead_controls"] for doc, r in reader.items()}
+    assert not any(problems.values()), _report(problems)
+    with_widgets = [doc for doc in visits
+                    if _notebook(doc) and "ipywidgets" in _notebook(doc).read_text()]
+    for doc in with_widgets:
+        assert reader[doc]["controls"], f"{doc} makes widgets but its page shows none"
+
+
+def test_reader_table_is_written(visits, dark_visits, book_html):
+    """The per-page table of issue 13: axe findings, alt texts, transfer size."""
+    header = (f"{'page':<40} {'axe light':>9} {'axe dark':>8} {'alt/img':>8} "
+              f"{'tab math':>8} {'no ring':>7} {'transfer':>9}")
+    rows = []
+    for doc, visit in visits.items():
+        r = visit.facts["reader"]
+        light = sum(v["count"] for v in visit.facts["axe"])
+        dark = sum(v["count"] for v in dark_visits[doc]["axe"])
+        real = sum(img["real"] for img in r["images"])
+        kib = _weigh(visit, book_html)["transfer"] / 1024
+        alts = f"{real}/{len(r['images'])}"
+        rows.append(f"{doc:<40} {light:>9} {dark:>8} {alts:>8} "
+                    f"{r['math_tab_stops']:>8} {len(r['no_focus_ring']):>7} "
+                    f"{kib:>8.0f}K")
+    text = ("Per page: critical+serious axe-core nodes (light, dark mode), images "
+            "with a real alt text, formulas in the Tab order, controls without a "
+            "focus ring, transfer size.\n" + header + "\n" + "\n".join(rows) + "\n")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "accessibility.txt").write_text(text)
+    print("\n" + text)
+    assert len(rows) == len(visits)
