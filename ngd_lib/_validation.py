@@ -148,10 +148,10 @@ def as_float_array(value, name: str, *, ndim: int | None = None,
 
 def check_square_symmetric(A: np.ndarray, name: str, *, rtol: float = 1e-10) -> None:
     """Raise unless ``A`` is a square symmetric matrix."""
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise ValueError(
-            f"{name} must be a square matrix; got shape {A.shape}. "
-            "Pass a d x d array."
+            f"{name} must be a square matrix of size at least 1 x 1; got shape "
+            f"{A.shape}. Pass a d x d array."
         )
     # relative to the largest entry, so a small matrix is judged like a large one
     scale = float(np.max(np.abs(A))) if A.size else 0.0
