@@ -114,7 +114,9 @@ def copy_book_config(dest: Path) -> None:
     shutil.copy(ROOT / "_config.yml", dest / "_config.yml")
     (dest / "book").mkdir(exist_ok=True)
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
-    for folder in ("_ext", "_static"):  # the local extension and the site CSS
+    # every local extension the config loads (book/_ext*) and the site CSS
+    folders = [p.name for p in sorted((ROOT / "book").glob("_ext*")) if p.is_dir()]
+    for folder in folders + ["_static"]:
         if (ROOT / "book" / folder).is_dir():
             shutil.copytree(ROOT / "book" / folder, dest / "book" / folder,
                             dirs_exist_ok=True)
