@@ -197,7 +197,7 @@ class _MatrixFree(_Operator):
     def solve(self, b, *, damping: float) -> SolveResult:
         b, damping = self._vector(b, "b"), self._damping(damping)
         res = cg_solve(self._product, b, damping=damping, rtol=CG_RTOL,
-                       maxiter=self.cg_max_iter)
+                       max_iter=self.cg_max_iter)
         if res.status == "converged":
             return _solved(res.x, res.message, res.nit)
         if res.status == "max_iter":  # truncated CG: usable, but not a solution

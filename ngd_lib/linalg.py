@@ -157,7 +157,7 @@ def cg_solve(
     *,
     damping: float = 0.0,
     rtol: float = 1e-10,
-    maxiter: int | None = None,
+    max_iter: int | None = None,
 ) -> CGResult:
     r"""Solve :math:`(M + \lambda I)\,x = b` by conjugate gradient.
 
@@ -180,7 +180,7 @@ def cg_solve(
       :math:`p^\top(M + \lambda I)p \le 0`, so
       :math:`M + \lambda I` is not positive definite; the last iterate is returned;
     * **non-finite product** (``success=False``, ``status="non_finite"``);
-    * **out of iterations** (``success=False``, ``status="max_iter"``): ``maxiter``
+    * **out of iterations** (``success=False``, ``status="max_iter"``): ``max_iter``
       products were used.
 
     The iteration runs on :math:`b/\max_i|b_i|` and rescales :math:`x`, so the
@@ -197,9 +197,9 @@ def cg_solve(
         :math:`\lambda \ge 0`, added to ``M`` as :math:`\lambda I` inside the solve.
     rtol : float, keyword-only
         Relative tolerance ``> 0`` of the stopping rule above.
-    maxiter : int or None, keyword-only
+    max_iter : int or None, keyword-only
         The largest number of iterations; ``None`` means ``10 * d`` (round-off can
-        make CG need more than the ``d`` of exact arithmetic). A small ``maxiter``
+        make CG need more than the ``d`` of exact arithmetic). A small ``max_iter``
         (TRPO uses 10) gives a cheap, truncated solve.
 
     Returns
@@ -215,7 +215,7 @@ def cg_solve(
     ValueError
         If ``b`` is not a finite non-empty vector, the matrix is not square
         symmetric or does not match ``b``, ``matvec(v)`` returns the wrong shape,
-        ``damping < 0``, ``rtol <= 0`` or ``maxiter < 1``.
+        ``damping < 0``, ``rtol <= 0`` or ``max_iter < 1``.
 
     Examples
     --------
@@ -237,7 +237,8 @@ def cg_solve(
     product = _as_matvec(matvec, d)
     damping = check_positive(damping, "damping", allow_zero=True)
     rtol = check_positive(rtol, "rtol")
-    maxiter = 10 * d if maxiter is None else check_int(maxiter, "maxiter", minimum=1)
+    max_iter = (10 * d if max_iter is None
+                else check_int(max_iter, "max_iter", minimum=1))
 
     # Solve for b / scale and multiply back: M is linear, so the iterates are the
     # same up to the factor, and neither b @ b nor p^T A p under- or overflows
@@ -253,7 +254,7 @@ def cg_solve(
     r = b.copy()
     p = r.copy()
     r_dot = b_norm**2
-    for k in range(maxiter):
+    for k in range(max_iter):
         Ap = product(p) + damping * p
         curvature = float(p @ Ap)
         if not math.isfinite(curvature):
@@ -283,11 +284,11 @@ def cg_solve(
         r_dot = r_dot_new
     residual = scale * math.sqrt(r_dot)
     return CGResult(
-        scale * x, maxiter, residual, False,
-        f"did not converge: reached maxiter = {maxiter} iterations with residual norm "
-        f"{residual:.3g} > rtol * ||b|| = {scale * target:.3g}. Increase maxiter or "
-        "damping (damping improves the conditioning), or accept the truncated "
-        "solution.", "max_iter")
+        scale * x, max_iter, residual, False,
+        f"did not converge: reached max_iter = {max_iter} iterations with residual "
+        f"norm {residual:.3g} > rtol * ||b|| = {scale * target:.3g}. Increase "
+        "max_iter or damping (damping improves the conditioning), or accept the "
+        "truncated solution.", "max_iter")
 
 
 _TRIANGULAR_BLOCK = 128

@@ -51,7 +51,7 @@ def test_cg_solve_stops_by_the_relative_residual_rule(rng):
     # the recursive residual tracks the true one closely at this accuracy
     assert true_residual <= 10 * rtol * np.linalg.norm(b)
     # and it stopped as soon as the rule held, not later: one step fewer fails it
-    fewer = ngd.cg_solve(F, b, rtol=rtol, maxiter=res.nit - 1)
+    fewer = ngd.cg_solve(F, b, rtol=rtol, max_iter=res.nit - 1)
     assert not fewer.success
 
 
@@ -98,15 +98,15 @@ def test_cg_solve_singular_matrix_is_solved_with_damping(rng):
     np.testing.assert_allclose(res.x, dense_solve(M, b, 1e-2), rtol=1e-7)
 
 
-def test_cg_solve_maxiter_exhaustion_is_a_result(rng):
+def test_cg_solve_max_iter_exhaustion_is_a_result(rng):
     F = random_spd(50, rng, condition=1e4)
-    res = ngd.cg_solve(F, rng.standard_normal(50), maxiter=3)
+    res = ngd.cg_solve(F, rng.standard_normal(50), max_iter=3)
     assert not res.success and res.nit == 3 and res.status == "max_iter"
-    assert "maxiter = 3" in res.message
+    assert "max_iter = 3" in res.message
     assert np.all(np.isfinite(res.x))
 
 
-def test_cg_solve_default_maxiter_is_ten_times_the_dimension(rng):
+def test_cg_solve_default_max_iter_is_ten_times_the_dimension(rng):
     # a noisy operator: the curvature stays positive but the residual never reaches
     # the (hopeless) tolerance, so CG runs until the default cap of 10 * d products
     calls = []
@@ -160,8 +160,8 @@ def test_cg_solve_property_is_linear_in_b(d, seed, scale):
         ({"damping": -1.0}, ValueError, "damping must be finite and >= 0"),
         ({"damping": "big"}, TypeError, "damping must be a real number"),
         ({"rtol": 0.0}, ValueError, "rtol must be finite and > 0"),
-        ({"maxiter": 0}, ValueError, "maxiter must be >= 1"),
-        ({"maxiter": 2.5}, TypeError, "maxiter must be an integer"),
+        ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
+        ({"max_iter": 2.5}, TypeError, "max_iter must be an integer"),
     ],
 )
 def test_cg_solve_validation(kwargs, error, match):

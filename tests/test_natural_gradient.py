@@ -349,7 +349,7 @@ def test_natural_gradient_descent_softmax_with_cg_matches_direct(rng):
     assert runs["cg"].history.cg_iterations[1:].max() <= d * k
 
 
-def test_natural_gradient_descent_truncated_cg_respects_cg_maxiter(rng):
+def test_natural_gradient_descent_truncated_cg_respects_cg_max_iter(rng):
     X, y = logistic_data(rng, d=6)
     model = ngd.LogisticRegression()
     res = ngd.natural_gradient_descent(
