@@ -109,6 +109,14 @@ class Curvature(Protocol):
     ``solve(b, *, damping)`` returns a :class:`SolveResult` with
     :math:`x = (F + \lambda I)^{-1} b`, ``damping`` :math:`= \lambda \ge 0`. A solve
     reports failure in its result; it raises only for invalid arguments.
+
+    The operators the builders of this module return also have ``matrix()``, the
+    dense ``P x P`` matrix :math:`F` (undamped) whose products ``matvec`` gives: exact
+    where the operator holds it (dense, Gram, diagonal), else built column by column
+    as :math:`F e_j`. It is for inspection, small problems and tests (a dense twin);
+    it raises ``ValueError`` when ``P x P`` would exceed
+    :data:`ngd_lib.linalg.DENSE_MEMORY_LIMIT`. It is not part of the protocol: NGD
+    needs only ``matvec`` and ``solve``.
     """
 
     def matvec(self, v) -> np.ndarray: ...
@@ -148,6 +156,26 @@ class _Operator:
     def _damping(self, damping) -> float:
         return check_positive(damping, "damping", allow_zero=True)
 
+    def _check_matrix_memory(self) -> None:
+        check_dense_memory(self.P, self.P, "the curvature's matrix()",
+                           "Use matvec(v) and solve(b, damping=...) instead.")
+
+    def matrix(self) -> np.ndarray:
+        r"""The dense ``P x P`` matrix :math:`F` (undamped), column ``j`` = ``F e_j``.
+
+        Operators that hold :math:`F` (or a factor of it) override this with the
+        exact matrix; this default makes ``P`` products on the identity's columns.
+
+        Raises
+        ------
+        ValueError
+            If a ``P x P`` float64 matrix would exceed
+            :data:`ngd_lib.linalg.DENSE_MEMORY_LIMIT` (the message gives its size).
+        """
+        self._check_matrix_memory()
+        identity = np.eye(self.P)
+        return np.column_stack([self.matvec(e) for e in identity])
+
 
 def _model_output(value, shape: tuple, what: str) -> np.ndarray:
     """``value`` as a float array of ``shape``, or a ValueError naming the method."""
@@ -172,6 +200,9 @@ class _Dense(_Operator):
 
     def matvec(self, v) -> np.ndarray:
         return self.F @ self._vector(v, "v")
+
+    def matrix(self) -> np.ndarray:
+        return self.F.copy()
 
     def solve(self, b, *, damping: float) -> SolveResult:
         b, damping = self._vector(b, "b"), self._damping(damping)
@@ -219,6 +250,11 @@ class _Gram(_Operator):
     def matvec(self, v) -> np.ndarray:
         return self.G.T @ (self.G @ self._vector(v, "v")) / self.m
 
+    def matrix(self) -> np.ndarray:
+        self._check_matrix_memory()
+        F = self.G.T @ self.G / self.m
+        return (F + F.T) / 2
+
     def solve(self, b, *, damping: float) -> SolveResult:
         b, damping = self._vector(b, "b"), self._damping(damping)
         if not np.all(np.isfinite(self.G)):
@@ -248,6 +284,10 @@ class _Diagonal(_Operator):
     def matvec(self, v) -> np.ndarray:
         return self.diag * self._vector(v, "v")
 
+    def matrix(self) -> np.ndarray:
+        self._check_matrix_memory()
+        return np.diag(self.diag)
+
     def solve(self, b, *, damping: float) -> SolveResult:
         b, damping = self._vector(b, "b"), self._damping(damping)
         denominator = self.diag + damping
@@ -269,6 +309,10 @@ class _NonFinite(_Operator):
 
     def matvec(self, v) -> np.ndarray:
         return np.full(self._vector(v, "v").shape, math.nan)
+
+    def matrix(self) -> np.ndarray:
+        self._check_matrix_memory()
+        return np.full((self.P, self.P), math.nan)
 
     def solve(self, b, *, damping: float) -> SolveResult:
         self._vector(b, "b"), self._damping(damping)

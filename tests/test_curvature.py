@@ -29,8 +29,13 @@ def dense_fisher_logistic(X, p):
 
 
 def check_twin(C, F, rng, damping):
-    """C.matvec = F @ v and C.solve = solve(F + damping I) for random vectors."""
+    """C.matrix() = F, C.matvec = F @ v and C.solve = solve(F + damping I)."""
     P = F.shape[0]
+    M = C.matrix()
+    assert M.shape == (P, P)
+    np.testing.assert_allclose(M, F, rtol=1e-10, atol=1e-12)
+    M[...] = np.nan  # a copy: writing to it leaves the operator as it was
+    np.testing.assert_allclose(C.matrix(), F, rtol=1e-10, atol=1e-12)
     for _ in range(3):
         v = rng.standard_normal(P)
         np.testing.assert_allclose(C.matvec(v), F @ v, rtol=1e-10, atol=1e-12)
@@ -108,7 +113,7 @@ def test_monte_carlo_estimates_the_exact_fisher(rng):
     model, X, y, theta, p = logistic_setup(rng, n=200)
     estimate = curvature.monte_carlo(model, X, n_samples=200, rng=1)(theta)
     F = dense_fisher_logistic(X, p)
-    E = np.column_stack([estimate.matvec(e) for e in np.eye(4)])
+    E = estimate.matrix()
     assert np.linalg.norm(E - F) / np.linalg.norm(F) < 0.05  # ~ 1/sqrt(4e4), x10
 
 
@@ -138,6 +143,7 @@ def test_kfac_twin_factored_damping_and_exact_inverse(rng):
     K = np.kron(A, G)
     v = rng.standard_normal(d * k)
     np.testing.assert_allclose(C.matvec(v), K @ v, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(C.matrix(), K, rtol=1e-10, atol=1e-12)
     # damping 0: the exact inverse of A (x) G (G is singular for softmax: rows of R
     # sum to 0), so the solve fails as a result
     res = C.solve(v, damping=0.0)
@@ -166,3 +172,53 @@ def test_builders_reject_theta_of_the_wrong_length(rng):
     model, X, y, theta, p = logistic_setup(rng)
     with pytest.raises(ValueError, match="theta must have 4 entries"):
         curvature.exact(model, X)(np.zeros(3))
+
+
+def test_matrix_of_every_builder_matches_its_matvec_on_a_two_block_kfac(rng):
+    # a model with two K-FAC blocks: matrix() is block-diagonal A_l (x) G_l
+    class TwoBlocks:
+        def n_params(self, X):
+            return 2 * X.shape[1]
+
+        def sample(self, theta, X, rng=None):
+            return np.zeros(X.shape[0])
+
+        def kfac_blocks(self, theta, X, y):
+            return [(X, X[:, :1]), (X, 2 * X[:, 1:2])]
+
+    X = rng.standard_normal((30, 3))
+    C = curvature.kfac(TwoBlocks(), X, rng=0)(np.zeros(6))
+    A = X.T @ X / 30
+    K1, K2 = np.kron(A, A[:1, :1]), np.kron(A, 4 * A[1:2, 1:2])
+    expected = np.block([[K1, np.zeros((3, 3))], [np.zeros((3, 3)), K2]])
+    np.testing.assert_allclose(C.matrix(), expected, rtol=1e-10, atol=1e-12)
+    v = rng.standard_normal(6)
+    np.testing.assert_allclose(C.matvec(v), expected @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_matrix_of_a_non_finite_curvature_is_nan(rng):
+    class Overflowing:
+        def n_params(self, X):
+            return X.shape[1]
+
+        def sample(self, theta, X, rng=None):
+            return np.zeros(X.shape[0])
+
+        def kfac_blocks(self, theta, X, y):
+            return [(X, np.full((X.shape[0], 1), np.inf))]
+
+    C = curvature.kfac(Overflowing(), np.ones((4, 2)), rng=0)(np.zeros(2))
+    assert C.matrix().shape == (2, 2) and np.all(np.isnan(C.matrix()))
+    assert C.solve(np.ones(2), damping=1.0).status == "non_finite"
+
+
+def test_matrix_refuses_a_matrix_beyond_the_memory_limit(monkeypatch):
+    from ngd_lib import linalg
+    model = ngd.LinearRegression()
+    X = np.ones((5, 3))
+    C = curvature.exact(model, X, matrix_free=True)(np.zeros(3))
+    monkeypatch.setattr(linalg, "DENSE_MEMORY_LIMIT", 8 * 8)  # 8 entries < 3 x 3
+    with pytest.raises(ValueError, match=r"matrix\(\) would be a 3 x 3 float64"):
+        C.matrix()
+    with pytest.raises(ValueError, match="Use matvec"):
+        curvature.diagonal(model, X)(np.zeros(3)).matrix()
