@@ -546,42 +546,6 @@ class ScalarGLM(ABC):
         eta = self._eta(theta, X)
         return self._gram(X, self._residual(eta, y) ** 2, eta, "the empirical Fisher")
 
-    def monte_carlo_fisher(
-        self, theta, X, *, n_samples: int = 1, rng=None
-    ) -> np.ndarray:
-        """Monte-Carlo Fisher: the mean of ``g g^T`` over labels drawn from the model.
-
-        ``(1/(n S)) sum_i sum_s g_is g_is^T`` with ``S = n_samples`` labels
-        ``y_is ~ p(y | x_i, theta)`` for every ``x_i``. Because
-        ``g_is g_is^T = r_is^2 x_i x_i^T``, only the average of ``r_is^2`` over the
-        ``S`` draws matters (logistic and linear regression draw it directly from
-        its exact distribution, so their cost does not grow with ``S``). The
-        estimate is unbiased and its error shrinks like ``1/sqrt(n S)``.
-
-        Parameters
-        ----------
-        theta : array_like, shape (d,)
-        X : array_like, shape (n, d)
-        n_samples : int, optional
-            Labels sampled per example (``>= 1``).
-        rng : None, int or numpy.random.Generator, optional
-            Source of randomness; pass a seeded Generator for reproducible results.
-        """
-        theta, X, _ = self.check_inputs(theta, X)
-        n_samples = check_int(n_samples, "n_samples", minimum=1)
-        rng = as_rng(rng)
-        self._check_square(X, "monte_carlo_fisher")
-        eta = self._eta(theta, X)
-        weights = self._monte_carlo_weights(eta, n_samples, rng)
-        return self._gram(X, weights, eta, "the Monte-Carlo Fisher")
-
-    def _monte_carlo_weights(self, eta, n_samples, rng) -> np.ndarray:
-        """The mean of ``r^2`` over ``n_samples`` labels drawn per example."""
-        total = np.zeros_like(eta)
-        for _ in range(n_samples):
-            total += self._residual(eta, self.sample_response(eta, rng)) ** 2
-        return total / n_samples
-
 
 def _binary_labels_error(y: np.ndarray, bad: np.ndarray) -> ValueError:
     return ValueError(
@@ -652,11 +616,6 @@ class LogisticRegression(ScalarGLM):
         """``p(y = 1 | x_i, theta) = sigmoid(x_i^T theta)`` for each row, shape (n,)."""
         return self.predict_mean(theta, X)
 
-    def _monte_carlo_weights(self, eta, n_samples, rng):
-        p = _sigmoid(eta)
-        ones = rng.binomial(n_samples, p) / n_samples  # fraction of sampled y = 1
-        return ones * (1.0 - p) ** 2 + (1.0 - ones) * p**2
-
 
 @dataclass(frozen=True)
 class LinearRegression(ScalarGLM):
@@ -721,12 +680,6 @@ class LinearRegression(ScalarGLM):
         # (A(eta) - y eta) / phi + c(y), written as a square (no cancellation)
         return (y - eta) ** 2 / (2 * self.noise_var) + 0.5 * math.log(
             2 * math.pi * self.noise_var
-        )
-
-    def _monte_carlo_weights(self, eta, n_samples, rng):
-        # r = -sigma eps / sigma^2: the mean of r^2 over S draws is chi2_S / (S sigma^2)
-        return rng.chisquare(n_samples, size=eta.shape[0]) / (
-            n_samples * self.noise_var
         )
 
 
@@ -977,32 +930,6 @@ class SoftmaxRegression:
         G = self.per_example_grads(theta, X, y)
         EF = G.T @ G / G.shape[0]
         return (EF + EF.T) / 2
-
-    def monte_carlo_fisher(
-        self, theta, X, *, n_samples: int = 1, rng=None
-    ) -> np.ndarray:
-        """Monte-Carlo Fisher with ``S = n_samples`` labels per example from the model.
-
-        ``(1/(n S)) sum_i sum_s g_is g_is^T`` with ``g_is = x_i (x) (p_i - e_{y_is})``.
-        Averaged over the draws, ``(p - e_y)(p - e_y)^T`` only depends on the class
-        frequencies ``c_i`` of the ``S`` draws:
-        ``diag(c_i) - p_i c_i^T - c_i p_i^T + p_i p_i^T``; ``c_i`` is drawn from its
-        exact (multinomial) distribution, so the cost does not grow with ``S``.
-        """
-        theta, X, _ = self.check_inputs(theta, X)
-        n_samples = check_int(n_samples, "n_samples", minimum=1)
-        rng = as_rng(rng)
-        self._check_square(X, "monte_carlo_fisher")
-        P = np.exp(self._log_probs(theta, X))
-        P = P / P.sum(axis=1, keepdims=True)  # multinomial wants sums <= 1 exactly
-        freqs = rng.multinomial(n_samples, P) / n_samples
-        Zp, Zc = self._kron_rows(X, P), self._kron_rows(X, freqs)
-        cross = Zp.T @ Zc
-        F = (
-            self._block_diagonal_gram(X, freqs)
-            + (Zp.T @ Zp - cross - cross.T) / X.shape[0]
-        )
-        return (F + F.T) / 2
 
     def fisher_vector_product(self, theta, X, v) -> np.ndarray:
         """``F v`` in ``O(n d k)`` without forming ``F``.
@@ -1270,18 +1197,6 @@ class GaussianRegression:
         theta, X, _ = self.check_inputs(theta, X)
         sigma = self._sigma(theta)
         return X @ theta[:-1] + sigma * as_rng(rng).standard_normal(X.shape[0])
-
-    def monte_carlo_fisher(self, theta, X, *, n_samples: int = 1,
-                           rng=None) -> np.ndarray:
-        """``(1/(n S)) sum_i sum_s g_is g_is^T``, ``S`` targets sampled per input."""
-        n_samples = check_int(n_samples, "n_samples", minimum=1)
-        theta, X, _ = self.check_inputs(theta, X)
-        self._check_square(X, "monte_carlo_fisher")
-        _check_dense(X.shape[0] * n_samples, X.shape[1] + 1,
-                     "monte_carlo_fisher's per-example gradients", _GRADS_INSTEAD)
-        X_repeated = np.tile(X, (n_samples, 1))
-        y = self.sample(theta, X_repeated, as_rng(rng))
-        return self.empirical_fisher(theta, X_repeated, y)
 
     def hessian(self, theta, X, y) -> np.ndarray:
         """Exact Hessian of the mean NLL (not :meth:`fisher` away from the MLE)."""

@@ -9,6 +9,12 @@ import pytest
 
 import ngd_lib as ngd
 
+
+def mc_fisher(model, theta, X, *, n_samples=1, rng=None):
+    """The one Monte-Carlo Fisher estimator, as a dense matrix."""
+    return ngd.curvature.monte_carlo(model, X, n_samples=n_samples,
+                                     rng=rng)(theta).matrix()
+
 GaussianRegression = ngd.GaussianRegression
 
 PARAMETERIZATIONS = ["log_std", "std"]
@@ -80,7 +86,7 @@ def test_gaussian_regression_monte_carlo_fisher_estimates_the_fisher(parameteriz
     X, _ = data(rng, n=100)
     model = GaussianRegression(parameterization)
     theta = start(parameterization, 2)
-    estimate = model.monte_carlo_fisher(theta, X, n_samples=400, rng=rng)
+    estimate = mc_fisher(model, theta, X, n_samples=400, rng=rng)
     exact = model.fisher(theta, X)
     # 40,000 draws: the standard error of each entry is ~1% of its scale
     np.testing.assert_allclose(estimate, exact, atol=0.06 * np.abs(exact).max())
@@ -135,7 +141,7 @@ def test_gaussian_regression_sample_has_the_model_moments():
          "at least one row"),
         (lambda m, X, y: m.fisher_vector_product(np.zeros(3), X, np.ones(2)),
          ValueError, "v must have length 3"),
-        (lambda m, X, y: m.monte_carlo_fisher(np.zeros(3), X, n_samples=0),
+        (lambda m, X, y: mc_fisher(m, np.zeros(3), X, n_samples=0),
          ValueError, "n_samples must be >= 1"),
     ],
 )
