@@ -28,6 +28,8 @@ the repository, so ``book/_static`` is registered here).
    Awesome's CSS and web fonts, which draw the same icons. The theme's asset macros
    are overridden by ``templates/static/webpack-macros.html`` (a template path added
    at ``config-inited``, before the builder loads its templates).
+5. The figures' 2x PNGs are stored with a 256-colour palette where that loses
+   nothing visible (``ngd_image_weight.py``), so no page transfers more than 1.5 MB.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ def add_static_files(app) -> None:
 def setup(app):
     # "Run in your browser" (JupyterLite) links on chapter pages: ngd_run_anywhere.py
     app.setup_extension("ngd_run_anywhere")
+    # 2x PNG figures stored with a 256-colour palette where no one can see it
+    app.setup_extension("ngd_image_weight")
     app.connect("config-inited", add_templates)
     app.connect("builder-inited", add_static_files)
     app.add_css_file(STYLE_SHEET)
