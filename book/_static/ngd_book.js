@@ -14,6 +14,64 @@
       }
     });
   }
+  // Wide formulas on a narrow screen. A display equation wider than the column
+  // scrolls sideways in its div.math (CSS), and an inline formula wider than its
+  // line becomes its own scroll box (.ngd-wide-math). A scroll box whose content
+  // overflows must be reachable from the keyboard (axe: scrollable-region-
+  // focusable), so exactly those boxes get tabindex=0 and a name; formulas that fit
+  // stay out of the Tab order. Redone after MathJax typesets and on resize.
+  function markWideMath() {
+    const article = document.querySelector(".bd-article") || document.body;
+    article.querySelectorAll("mjx-container:not([display='true'])").forEach((el) => {
+      el.classList.remove("ngd-wide-math");
+      const line = el.parentElement && el.parentElement.getBoundingClientRect().width;
+      if (line && el.getBoundingClientRect().width > line + 1) {
+        el.classList.add("ngd-wide-math");
+      }
+    });
+    // MathJax's display containers scroll themselves too (its own style sheet).
+    const boxes = article.querySelectorAll(
+      "div.math, mjx-container[display='true'], mjx-container.ngd-wide-math");
+    boxes.forEach((el) => {
+      const wide = el.scrollWidth > el.clientWidth;  // as axe judges it, to the pixel
+      if (wide && !el.hasAttribute("data-ngd-scroll")) {
+        el.setAttribute("data-ngd-scroll", el.getAttribute("tabindex") ?? "");
+        el.setAttribute("tabindex", "0");
+        if (el.matches("div.math")) {
+          el.setAttribute("role", "group");
+          el.setAttribute("aria-label", "wide equation, scrolls sideways");
+        }
+      } else if (!wide && el.hasAttribute("data-ngd-scroll")) {
+        const before = el.getAttribute("data-ngd-scroll");
+        if (before) el.setAttribute("tabindex", before); else el.removeAttribute("tabindex");
+        el.removeAttribute("data-ngd-scroll");
+        if (el.matches("div.math")) {
+          el.removeAttribute("role");
+          el.removeAttribute("aria-label");
+        }
+      }
+    });
+  }
+  const mathjax = window.MathJax;
+  if (mathjax && mathjax.startup && mathjax.startup.promise) {
+    mathjax.startup.promise.then(markWideMath);
+  } else if (mathjax) {  // the configuration object: MathJax itself loads after us
+    mathjax.startup = mathjax.startup || {};
+    const ready = mathjax.startup.pageReady;
+    mathjax.startup.pageReady = () =>
+      (ready ? ready() : window.MathJax.startup.defaultPageReady()).then(markWideMath);
+  }
+  // MathJax's web fonts arrive after it typesets and widen some formulas.
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(() => setTimeout(markWideMath, 0));
+  }
+  window.addEventListener("load", () => setTimeout(markWideMath, 0));
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(markWideMath, 150);
+  });
+
   function run() {
     nameButtonsByTheirText();
   }
