@@ -192,12 +192,16 @@ async () => {
     return { src: (img.getAttribute("src") || "").slice(0, 80), alt: alt.slice(0, 80),
              real: alt.length >= 10 && !fileLike.test(alt) && alt !== base };
   });
-  // Formulas must not be Tab stops (the MathJax menu makes each one focusable).
+  // Formulas must not be Tab stops (the MathJax menu makes each one focusable),
+  // except a box that scrolls a formula wider than the screen right now: that one
+  // must be reachable from the keyboard (WCAG 2.1.1; axe scrollable-region-focusable).
+  const scrollsNow = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
+    && el.scrollWidth > el.clientWidth;
   // (An equation's permalink, a.headerlink beside its number, is a link, not math.)
   const mathTabStops = [...document.querySelectorAll(
     "mjx-container, mjx-container *, .math, .math *")].filter((el) => el.tabIndex >= 0
       && el.matches("[tabindex], a[href], button, input")
-      && !el.matches("a.headerlink")).length;
+      && !el.matches("a.headerlink") && !scrollsNow(el)).length;
   // The focus ring: each focusable control, focused from the keyboard, shows an
   // outline or a box shadow.
   const focusable = [...document.querySelectorAll(
@@ -264,7 +268,12 @@ async () => {
 """
 AXE_JS = """
 async (impacts) => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
+  // preload: false. axe's style-sheet preload (used only by css-orientation-lock)
+  // resolves the theme's `@import "../basic.css"` against the page instead of the
+  // sheet and asks for /basic.css, a 404 that is axe's, not the book's;
+  // test_no_orientation_lock_in_the_style_sheets checks that rule's concern instead.
+  const result = await axe.run(document, { resultTypes: ["violations"],
+                                           preload: false });
   return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
     id: v.id, impact: v.impact, count: v.nodes.length,
     nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ").slice(0, 100) + ": "
@@ -896,6 +905,16 @@ def test_no_serious_accessibility_violations_in_dark_mode(dark_visits):
     assert set(modes.values()) == {"dark"}, f"dark mode not applied: {modes}"
     problems = _axe_report({doc: found["axe"] for doc, found in dark_visits.items()})
     assert not any(problems.values()), _report(problems)
+
+
+def test_no_orientation_lock_in_the_style_sheets(book_html):
+    # WCAG 1.3.4 (axe's css-orientation-lock, whose preload the axe run turns off):
+    # no style sheet of the site may restrict the page to portrait or landscape.
+    sheets = sorted((book_html / "_static").rglob("*.css"))
+    assert len(sheets) > 5, f"no style sheets found under {book_html / '_static'}"
+    locked = [str(sheet.relative_to(book_html)) for sheet in sheets
+              if re.search(r"@media[^{]*orientation\s*:", sheet.read_text(errors="replace"))]
+    assert not locked, f"style sheets with an orientation media query: {locked}"
 
 
 def test_every_image_has_a_real_alt_text(visits):
