@@ -128,7 +128,8 @@ async () => {
     images: images.map((img) => ({
       src: img.currentSrc || img.src, loaded: img.complete && img.naturalWidth > 0,
     })),
-    output_images: [...article.querySelectorAll(".cell_output img")]
+    output_images: [...new Set(article.querySelectorAll(
+      ".cell_output img, img.ngd-widget-figure"))]
       .map((img) => ({
         src: img.src, width: img.naturalWidth,
         shown: img.getBoundingClientRect().width,
@@ -651,6 +652,27 @@ def test_every_image_has_loaded(visits):
         if _notebook(doc) and visit.facts["output_images"]:
             widths = [img["width"] for img in visit.facts["output_images"]]
             assert min(widths) > 0, f"{doc}: a figure has no width: {widths}"
+
+
+def test_figures_are_not_shrunk_below_legible_type(visits):
+    # The chapters draw figures in plotting.BOOK_STYLE (no text below 9.5 pt at the
+    # figure's size, sent as 2x PNGs). Shown at s times that size the text is 9.5 s pt:
+    # at 1280 px every figure must keep at least 9 pt, the floor.
+    from ngd_lib import plotting
+
+    smallest = min(size for key, size in plotting.BOOK_STYLE.items() if "size" in key)
+    floor = 9.0 / smallest
+    problems = {}
+    for doc, visit in visits.items():
+        if not _notebook(doc):
+            continue
+        problems[doc] = [
+            f"{img['src'][-40:]}: shown {img['shown']:.0f} px of "
+            f"{img['width'] / 2:.0f} px ({img['shown'] / (img['width'] / 2):.2f} < "
+            f"{floor:.3f}), its smallest text below 9 pt"
+            for img in visit.facts["output_images"]
+            if img["width"] and img["shown"] < floor * img["width"] / 2 - 0.5]
+    assert not any(problems.values()), _report(problems)
 
 
 def test_widgets_are_rendered(visits):
