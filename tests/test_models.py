@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -18,7 +19,8 @@ def mc_fisher(model, theta, X, *, n_samples=1, rng=None):
                                      rng=rng)(theta).matrix()
 
 
-MODEL_NAMES = ("logistic", "linear", "softmax")
+# every model of ngd_lib.models: the shared property suite runs on each
+MODEL_NAMES = ("logistic", "linear", "poisson", "softmax", "gaussian")
 
 # Named tolerances.
 EXACT_RTOL = 1e-10  # closed forms vs dense twins (round-off only)
@@ -33,6 +35,10 @@ def make_model(name: str, n_classes: int = 3):
         return ngd.LogisticRegression()
     if name == "linear":
         return ngd.LinearRegression(noise_var=0.7)
+    if name == "poisson":
+        return ngd.PoissonRegression()
+    if name == "gaussian":
+        return ngd.GaussianRegression()
     return ngd.SoftmaxRegression(n_classes=n_classes)
 
 
@@ -51,8 +57,11 @@ def make_problem(
     theta = scale * rng.standard_normal(model.n_params(X))
     if name == "logistic":
         y = rng.integers(0, 2, n)
-    elif name == "linear":
+    elif name in ("linear", "gaussian"):
         y = rng.standard_normal(n) * 2.0
+    elif name == "poisson":
+        theta = theta / 3  # rates exp(x^T theta) small enough to enumerate labels
+        y = rng.integers(0, 6, n)
     else:
         y = rng.integers(0, n_classes, n)
     return model, theta, X, y
@@ -136,6 +145,21 @@ def brute_force_fisher(model, theta, X):
         weights = weights / weights.sum()
         mean = X @ theta
         labels = [mean + np.sqrt(model.noise_var) * e for e in nodes]
+    elif isinstance(model, ngd.GaussianRegression):
+        # g g^T is a degree-4 polynomial in eps: 5 Gauss-Hermite nodes are exact
+        nodes, weights = np.polynomial.hermite_e.hermegauss(5)
+        weights = weights / weights.sum()
+        sigma = np.exp(theta[-1])  # the default parameterization, log sigma
+        labels = [X @ theta[:-1] + sigma * e for e in nodes]
+    elif isinstance(model, ngd.PoissonRegression):
+        # enumerate y = 0..top, far enough into the tail that the rest is < 1e-15
+        rates = np.exp(X @ theta)
+        top = int(np.ceil(rates.max() + 12 * np.sqrt(rates.max()) + 40))
+        ys = np.arange(top + 1)
+        log_pmf = (ys[:, None] * np.log(rates)[None, :] - rates[None, :]
+                   - np.array([math.lgamma(k + 1) for k in ys])[:, None])
+        weights = np.exp(log_pmf)
+        labels = [np.full(n, k) for k in ys]
     else:
         k = 2 if isinstance(model, ngd.LogisticRegression) else model.n_classes
         probs = model.predict_proba(theta, X)
@@ -388,6 +412,16 @@ def test_sample_follows_model_distribution(name):
         np.testing.assert_allclose(
             draws.mean(axis=0), model.predict_proba(theta, X), atol=0.015
         )
+    elif name == "poisson":
+        rates = np.exp(X @ theta)  # mean and variance of a Poisson count
+        np.testing.assert_allclose(draws.mean(axis=0), rates, rtol=0.03)
+        np.testing.assert_allclose(draws.var(axis=0), rates, rtol=0.05)
+        assert np.all(draws == np.round(draws)) and draws.min() >= 0
+    elif name == "gaussian":
+        sigma = np.exp(theta[-1])
+        np.testing.assert_allclose(draws.mean(axis=0), X @ theta[:-1],
+                                   atol=0.05 * sigma)
+        np.testing.assert_allclose(draws.var(axis=0), sigma**2, rtol=0.05)
     else:
         freqs = np.stack([(draws == c).mean(axis=0) for c in range(3)], axis=1)
         np.testing.assert_allclose(freqs, model.predict_proba(theta, X), atol=0.015)
