@@ -736,9 +736,21 @@ def test_search_finds_the_chapters_that_mention_the_term(chromium, server, visit
         ".startsWith('Search Results')", timeout=TIMEOUT_MS)
     found = page.eval_on_selector_all(
         "#search-results ul.search li a", "els => els.map(a => a.href)")
+    # The snippets under the results (fetched page by page) show formulas as
+    # symbols, not as their TeX source.
+    page.wait_for_function(
+        "() => document.querySelectorAll('#search-results p.context').length >= "
+        "Math.min(3, document.querySelectorAll('#search-results ul.search li').length)",
+        timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1000)  # the rest of the snippets
+    snippets = page.eval_on_selector_all(
+        "#search-results p.context", "els => els.map(p => p.textContent)")
     page.close()
     found = {href.split("#")[0].split("?")[0] for href in found}
     assert not errors, errors
+    assert snippets, "no search result shows a snippet"
+    raw = [text[:120] for text in snippets if re.search(r"\\[A-Za-z]+|\\[()\[\]]", text)]
+    assert not raw, f"search snippets show TeX source: {raw}"
     missing = sorted(url[len(base):] for url in expected - found)
     assert not missing, f"search for {SEARCH_TERM!r} misses {missing}; found {found}"
 

@@ -72,6 +72,39 @@
     resizing = setTimeout(markWideMath, 150);
   });
 
+  // Search result snippets: Sphinx takes them from the page's text, where each
+  // formula is still its TeX source, e.g. \(\nabla f(\theta)\). They show the
+  // formula as plain symbols instead (Greek letters and common operators; other
+  // commands, braces and delimiters dropped).
+  const SYMBOLS = {
+    alpha: "α", beta: "β", gamma: "γ", delta: "δ", epsilon: "ε", varepsilon: "ε",
+    eta: "η", theta: "θ", kappa: "κ", lambda: "λ", mu: "μ", nu: "ν", pi: "π",
+    rho: "ρ", sigma: "σ", tau: "τ", phi: "φ", psi: "ψ", omega: "ω", Delta: "Δ",
+    Sigma: "Σ", Theta: "Θ", Lambda: "Λ", Omega: "Ω", nabla: "∇", partial: "∂",
+    top: "⊤", infty: "∞", approx: "≈", le: "≤", leq: "≤", ge: "≥", geq: "≥",
+    neq: "≠", cdot: "·", times: "×", sum: "Σ", int: "∫", sqrt: "√", in: "∈",
+    to: "→", sim: "∼", mid: "|", lVert: "‖", rVert: "‖", Vert: "‖", ell: "ℓ",
+  };
+  function texToText(tex) {
+    return tex
+      .replace(/\\[()\[\]]/g, " ")
+      .replace(/\\([A-Za-z]+)/g, (m, name) => SYMBOLS[name] ?? "")
+      .replace(/\\[,;:! ]/g, " ")
+      .replace(/[{}$]/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
+  }
+  if (typeof Search !== "undefined" && Search.htmlToText) {  // search.html only
+    const toText = Search.htmlToText;
+    Search.htmlToText = (htmlString, anchor) => {
+      const doc = new DOMParser().parseFromString(htmlString, "text/html");
+      doc.querySelectorAll(".math").forEach((el) => {
+        el.textContent = ` ${texToText(el.textContent)} `;
+      });
+      return toText(doc.documentElement.outerHTML, anchor);
+    };
+  }
+
   function run() {
     nameButtonsByTheirText();
   }
