@@ -37,6 +37,7 @@ gradient works efficiently in learning. Neural Computation 10(2).
 from __future__ import annotations
 
 import math
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
@@ -177,14 +178,46 @@ class Model(Protocol):
 # ---------------------------------------------------------------------------
 # input checks and numerics shared by the models
 # ---------------------------------------------------------------------------
+# A read-only X is checked once and its X @ theta computed once per theta: the
+# per-iteration calls of natural_gradient_descent, which hands the models a read-only
+# view of the X it validated, then skip the passes over X (about a third of the time
+# of a logistic fit at n = 100,000). A writeable X is checked at every call, since
+# its caller may change it between calls. One slot each, keyed by identity.
+_CHECKED_X: list = [None]  # weakref to the last read-only X that passed _check_X
+_ETA: list = [None]  # (weakref to a read-only X, theta, X @ theta)
+
+
+def _same_read_only(ref, X) -> bool:
+    return (ref is not None and isinstance(X, np.ndarray) and not X.flags.writeable
+            and ref() is X)
+
+
 def _check_X(X) -> np.ndarray:
+    if _same_read_only(_CHECKED_X[0], X):
+        return X
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(
             f"X must have at least one row (example) and one column (feature); got "
             f"shape {X.shape}. Pass an (n, d) array with n >= 1 and d >= 1."
         )
+    if not X.flags.writeable:
+        _CHECKED_X[0] = weakref.ref(X)
     return X
+
+
+def _linear_predictor(theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``X @ theta``, reused while a read-only X and theta stay the same."""
+    cached = _ETA[0]
+    if (cached is not None and _same_read_only(cached[0], X)
+            and np.array_equal(cached[1], theta)):
+        return cached[2]
+    with np.errstate(over="ignore", invalid="ignore"):
+        eta = X @ theta
+    if not X.flags.writeable:
+        eta.flags.writeable = False  # shared between calls: nobody may change it
+        _ETA[0] = (weakref.ref(X), theta.copy(), eta)
+    return eta
 
 
 def _check_vector(value, name: str, size: int, what: str) -> np.ndarray:
@@ -398,8 +431,7 @@ class ScalarGLM(ABC):
         return theta, X, y
 
     def _eta(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):
-            eta = X @ theta
+        eta = _linear_predictor(theta, X)
         if not _finite(eta):
             raise _domain_error(self, "X @ theta", eta, ~np.isfinite(eta))
         return eta

@@ -212,6 +212,10 @@ def _check_model_data(model, theta, X, y, theta_name: str):
         )
     if callable(getattr(model, "check_inputs", None)):
         model.check_inputs(theta, X, y)  # the model's own checks (labels, say), once
+    # A read-only view: X must not change during the fit, and the models then check
+    # it (and compute X @ theta per theta) once instead of at every call.
+    X = X.view()
+    X.flags.writeable = False
     return theta.copy(), X, y
 
 

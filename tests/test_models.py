@@ -597,3 +597,50 @@ def test_models_are_frozen():
     model = ngd.LinearRegression(noise_var=2.0)
     with pytest.raises(AttributeError):
         model.noise_var = 3.0
+
+
+# --- the read-only X fast path (natural_gradient_descent hands models a read-only X) --
+
+def test_a_writeable_X_changed_between_calls_is_seen_at_once():
+    model = ngd.LogisticRegression()
+    X = np.array([[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]])
+    y = np.array([1, 0, 1])
+    theta = np.array([0.2, -0.3])
+    before = model.nll(theta, X, y)
+    X[0, 1] = 3.0
+    assert model.nll(theta, X, y) == pytest.approx(
+        ngd.LogisticRegression().nll(theta, X.copy(), y))
+    assert model.nll(theta, X, y) != before
+    X[1, 0] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        model.nll(theta, X, y)
+
+
+def test_a_read_only_X_gives_the_same_results_at_every_theta():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 3))
+    y = (rng.random(50) < 0.5).astype(int)
+    frozen = X.view()
+    frozen.flags.writeable = False
+    model = ngd.LogisticRegression()
+    for theta in (np.zeros(3), np.array([0.5, -1.0, 2.0]), np.zeros(3)):
+        value, grad = model.nll_and_grad(theta, frozen, y)
+        assert value == model.nll(theta, X, y)
+        np.testing.assert_array_equal(grad, model.grad(theta, X, y))
+        np.testing.assert_array_equal(model.fisher(theta, frozen),
+                                      model.fisher(theta, X))
+    bad = X.copy()
+    bad[2, 1] = np.inf
+    bad.flags.writeable = False
+    with pytest.raises(ValueError, match="X contains NaN or infinite"):
+        model.fisher(np.zeros(3), bad)
+
+
+def test_natural_gradient_descent_leaves_the_callers_X_writeable():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 2))
+    y = (rng.random(40) < 0.5).astype(int)
+    ngd.natural_gradient_descent(ngd.LogisticRegression(), np.zeros(2), X, y,
+                                 damping=1e-3, max_iter=3)
+    assert X.flags.writeable
+    X[0, 0] = 1.0  # still the caller's to change
