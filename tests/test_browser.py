@@ -749,7 +749,8 @@ def test_search_finds_the_chapters_that_mention_the_term(chromium, server, visit
     found = {href.split("#")[0].split("?")[0] for href in found}
     assert not errors, errors
     assert snippets, "no search result shows a snippet"
-    raw = [text[:120] for text in snippets if re.search(r"\\[A-Za-z]+|\\[()\[\]]", text)]
+    tex = re.compile(r"\\[A-Za-z]+|\\[()\[\]]")
+    raw = [text[:120] for text in snippets if tex.search(text)]
     assert not raw, f"search snippets show TeX source: {raw}"
     missing = sorted(url[len(base):] for url in expected - found)
     assert not missing, f"search for {SEARCH_TERM!r} misses {missing}; found {found}"
@@ -947,7 +948,8 @@ def test_no_orientation_lock_in_the_style_sheets(book_html):
     sheets = sorted((book_html / "_static").rglob("*.css"))
     assert len(sheets) > 5, f"no style sheets found under {book_html / '_static'}"
     locked = [str(sheet.relative_to(book_html)) for sheet in sheets
-              if re.search(r"@media[^{]*orientation\s*:", sheet.read_text(errors="replace"))]
+              if re.search(r"@media[^{]*orientation\s*:",
+                           sheet.read_text(errors="replace"))]
     assert not locked, f"style sheets with an orientation media query: {locked}"
 
 

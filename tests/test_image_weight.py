@@ -1,4 +1,4 @@
-"""book/_ext/ngd_image_weight.py: figures stored with a palette only where it is invisible."""
+"""book/_ext/ngd_image_weight.py: a palette only where no one can see it."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_a_plot_gets_much_lighter_and_looks_the_same():
 
 
 def test_an_image_256_colours_cannot_hold_is_left_alone():
-    noise = np.random.default_rng(1).integers(0, 256, size=(300, 300, 3), dtype=np.uint8)
+    noise = np.random.default_rng(1).integers(0, 256, size=(300, 300, 3),
+                                              dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(noise).save(buf, "PNG")
     assert weight.palette_png(buf.getvalue()) is None
