@@ -424,9 +424,7 @@ def natural_gradient_descent(
         ``ngd.LogisticRegression()`` etc., or any object with ``nll_and_grad`` and
         what the curvature builder needs.
     theta0, X, y : array_like
-        The start, shape (P,); the inputs (n, d); the targets (n,). ``X`` must not
-        change during the fit (the model gets a read-only view of it and checks it
-        once); a callback that changes it in place gets undefined results.
+        The start (P,); the inputs (n, d), unchanged during the fit; the targets (n,).
     curvature : callable or None, keyword-only
         A builder ``theta -> Curvature`` of :mod:`ngd_lib.curvature`; ``None`` is
         ``curvature.exact(model, X)``.
