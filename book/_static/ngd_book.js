@@ -88,6 +88,10 @@
   function texToText(tex) {
     return tex
       .replace(/\\[()\[\]]/g, " ")
+      .replace(/\\[td]?frac\s*(\d)\s*(\d)/g, "$1/$2")  // \tfrac12 -> 1/2
+      .replace(/\\[td]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g,
+        (m, a, b) => `${a.length > 1 ? `(${a})` : a}/${b.length > 1 ? `(${b})` : b}`)
+      .replace(/\\\|/g, "‖")
       .replace(/\\([A-Za-z]+)/g, (m, name) => SYMBOLS[name] ?? "")
       .replace(/\\[,;:! ]/g, " ")
       .replace(/[{}$]/g, "")
@@ -98,6 +102,7 @@
     const toText = Search.htmlToText;
     Search.htmlToText = (htmlString, anchor) => {
       const doc = new DOMParser().parseFromString(htmlString, "text/html");
+      doc.querySelectorAll(".math .headerlink").forEach((el) => el.remove());
       doc.querySelectorAll(".math").forEach((el) => {
         el.textContent = ` ${texToText(el.textContent)} `;
       });
