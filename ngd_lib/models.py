@@ -207,16 +207,22 @@ def _check_X(X) -> np.ndarray:
 
 
 def _linear_predictor(theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``X @ theta``, reused while a read-only X and theta stay the same."""
+    """``X @ theta``, reused while a read-only X and theta stay the same.
+
+    Callers get their own array (a copy of the stored one costs n floats, against
+    n d multiply-adds for the product), so a result such as LinearRegression's
+    ``predict_mean``, which is ``eta`` itself, stays the caller's to change.
+    """
     cached = _ETA[0]
     if (cached is not None and _same_read_only(cached[0], X)
             and np.array_equal(cached[1], theta)):
-        return cached[2]
+        return cached[2].copy()
     with np.errstate(over="ignore", invalid="ignore"):
         eta = X @ theta
     if not X.flags.writeable:
-        eta.flags.writeable = False  # shared between calls: nobody may change it
-        _ETA[0] = (weakref.ref(X), theta.copy(), eta)
+        stored = eta.copy()
+        stored.flags.writeable = False
+        _ETA[0] = (weakref.ref(X), theta.copy(), stored)
     return eta
 
 

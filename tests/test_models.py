@@ -629,6 +629,14 @@ def test_a_read_only_X_gives_the_same_results_at_every_theta():
         np.testing.assert_array_equal(grad, model.grad(theta, X, y))
         np.testing.assert_array_equal(model.fisher(theta, frozen),
                                       model.fisher(theta, X))
+    # what a model hands back is the caller's own array, even for the identity link
+    linear = ngd.LinearRegression()
+    for _ in range(2):  # computed, then from the stored X @ theta
+        mean = linear.predict_mean(np.ones(3), frozen)
+        assert mean.flags.writeable
+        mean += 1.0
+    np.testing.assert_array_equal(linear.predict_mean(np.ones(3), frozen),
+                                  X.sum(axis=1))
     bad = X.copy()
     bad[2, 1] = np.inf
     bad.flags.writeable = False
