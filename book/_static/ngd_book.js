@@ -15,40 +15,34 @@
     });
   }
   // Wide formulas on a narrow screen. A display equation wider than the column
-  // scrolls sideways in its div.math (CSS), and an inline formula wider than its
-  // line becomes its own scroll box (.ngd-wide-math). A scroll box whose content
-  // overflows must be reachable from the keyboard (axe: scrollable-region-
-  // focusable), so exactly those boxes get tabindex=0 and a name; formulas that fit
-  // stay out of the Tab order. Redone after MathJax typesets and on resize.
+  // scrolls sideways in its own box (CSS), and an inline formula wider than its line
+  // becomes a scroll box too (.ngd-wide-math). A scroll box whose content overflows
+  // must be reachable from the keyboard (axe: scrollable-region-focusable), so
+  // exactly those boxes get tabindex=0; formulas that fit stay out of the Tab order.
+  // Redone after MathJax typesets, when its fonts have loaded and on resize. Each
+  // pass reads all sizes before it changes anything (two layouts, not one per
+  // formula).
   function markWideMath() {
     const article = document.querySelector(".bd-article") || document.body;
-    article.querySelectorAll("mjx-container:not([display='true'])").forEach((el) => {
-      el.classList.remove("ngd-wide-math");
+    const inline = [...article.querySelectorAll("mjx-container:not([display='true'])")];
+    inline.forEach((el) => el.classList.remove("ngd-wide-math"));
+    const tooWide = inline.filter((el) => {
       const line = el.parentElement && el.parentElement.getBoundingClientRect().width;
-      if (line && el.getBoundingClientRect().width > line + 1) {
-        el.classList.add("ngd-wide-math");
-      }
+      return line && el.getBoundingClientRect().width > line + 1;
     });
-    // MathJax's display containers scroll themselves too (its own style sheet).
-    const boxes = article.querySelectorAll(
-      "div.math, mjx-container[display='true'], mjx-container.ngd-wide-math");
-    boxes.forEach((el) => {
-      const wide = el.scrollWidth > el.clientWidth;  // as axe judges it, to the pixel
-      if (wide && !el.hasAttribute("data-ngd-scroll")) {
+    tooWide.forEach((el) => el.classList.add("ngd-wide-math"));
+    // MathJax's display containers scroll themselves (its own style sheet).
+    const boxes = [...article.querySelectorAll(
+      "div.math, mjx-container[display='true'], mjx-container.ngd-wide-math")];
+    const overflows = boxes.map((el) => el.scrollWidth > el.clientWidth);  // as axe does
+    boxes.forEach((el, i) => {
+      if (overflows[i] && !el.hasAttribute("data-ngd-scroll")) {
         el.setAttribute("data-ngd-scroll", el.getAttribute("tabindex") ?? "");
         el.setAttribute("tabindex", "0");
-        if (el.matches("div.math")) {
-          el.setAttribute("role", "group");
-          el.setAttribute("aria-label", "wide equation, scrolls sideways");
-        }
-      } else if (!wide && el.hasAttribute("data-ngd-scroll")) {
+      } else if (!overflows[i] && el.hasAttribute("data-ngd-scroll")) {
         const before = el.getAttribute("data-ngd-scroll");
         if (before) el.setAttribute("tabindex", before); else el.removeAttribute("tabindex");
         el.removeAttribute("data-ngd-scroll");
-        if (el.matches("div.math")) {
-          el.removeAttribute("role");
-          el.removeAttribute("aria-label");
-        }
       }
     });
   }
