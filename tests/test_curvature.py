@@ -174,7 +174,7 @@ def test_builders_reject_theta_of_the_wrong_length(rng):
         curvature.exact(model, X)(np.zeros(3))
 
 
-def test_matrix_of_every_builder_matches_its_matvec_on_a_two_block_kfac(rng):
+def test_kfac_matrix_is_block_diagonal_over_two_blocks(rng):
     # a model with two K-FAC blocks: matrix() is block-diagonal A_l (x) G_l
     class TwoBlocks:
         def n_params(self, X):
