@@ -25,7 +25,9 @@ Submodules
     descent: exact, empirical, monte_carlo, diagonal and kfac builders), expfam
     (exponential families: natural and mean parameters, Bregman divergences,
     natural gradient and mirror descent; chapter 8), online (one-example-at-a-time
-    natural gradient and SGD over many runs; chapter 9)
+    natural gradient and SGD over many runs; chapter 9), mlp (a small neural network,
+    MLPClassifier, with its Fisher, Gauss-Newton and Hessian, and train: SGD, Adam,
+    K-FAC and NGD on mini-batches; chapter 10)
 """
 
 from __future__ import annotations
@@ -58,9 +60,10 @@ _EXPORTS = {
     "cholesky_solve": "linalg",
     "woodbury_solve": "linalg",
     "kl_step_size": "trust_region",
+    "MLPClassifier": "mlp",
 }
 _SUBMODULES = ("plotting", "symbolic", "lq", "rl", "datasets", "vector_fields",
-               "kfac", "curvature", "expfam", "online")
+               "kfac", "curvature", "expfam", "online", "mlp")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
