@@ -18,10 +18,11 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DIST ?= dist/assignments
 GRADES ?= dist/grades/$(ASSIGNMENT).csv
 
-.PHONY: help setup vendor book test lab assignments grade benchmarks lint clean
+.PHONY: help setup vendor book pdf test lab assignments grade benchmarks lint clean
 
 help:
 	@echo "make book         build the book into _build/html"
+	@echo "make pdf          build the whole book as one PDF into _build/latex/book.pdf (needs TeX, see README)"
 	@echo "make test         run the whole test suite (library, notebooks, build, assignments, browser)"
 	@echo "make lab          open the chapters in JupyterLab (light install in .venv-lab)"
 	@echo "make assignments  make student releases and autograders under dist/assignments/"
@@ -47,6 +48,12 @@ book: $(STAMP)
 	@echo
 	@echo "The book is built. Open it with:"
 	@echo "  $(abspath _build/html/index.html)"
+
+# The PDF edition: Sphinx's LaTeX builder (through jupyter-book), then XeLaTeX (latexmk).
+# Reuses the notebooks executed by `make book` (_build/.jupyter_cache). Needs Debian's
+# texlive-xetex texlive-latex-extra texlive-fonts-extra texlive-fonts-recommended latexmk.
+pdf: $(STAMP)
+	$(PY) tools/build_pdf.py
 
 # Pinned local copies of MathJax and the widget manager (npm) for the offline browser
 # tests, under _build/vendor; `make book` keeps loading them from CDNs.
