@@ -34,6 +34,9 @@ MINUS = "\u2212"
 SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
 LONG_DECIMALS = re.compile(r"\d\.\d{7,}")
+# a MyST role in a directive's title: {cite:p}`key` (dropped), {math}`x` (kept as x)
+CITE_ROLE = re.compile(r"\s*\{cite(?::\w+)?\}`[^`]*`")
+ANY_ROLE = re.compile(r"\{[\w:-]+\}`([^`]*)`")
 
 
 # ----------------------------------------------------------------- 1. bibliography
@@ -142,10 +145,22 @@ class TypesetGluedNumbers(SphinxPostTransform):
                     location=node, type="ngd", subtype="glue")
             new = typeset_number_text(text)
             if new != text:
-                node.children = [nodes.Text(new)]
+                node.clear()  # (not `node.children = ...`: the Text needs its parent)
+                node += nodes.Text(new)
 
 
 # ------------------------------------------------------------- 3. proof index
+def plain_title(title: str) -> str:
+    """A theorem's title for the Proof Index: citations dropped, other roles' text.
+
+    >>> plain_title("Fisher efficiency {cite:p}`amari1998natural`")
+    'Fisher efficiency'
+    >>> plain_title("The {term}`Fisher information` bound")
+    'The Fisher information bound'
+    """
+    return ANY_ROLE.sub(r"\1", CITE_ROLE.sub("", title)).strip()
+
+
 def _record_titles(app) -> None:
     from sphinx_proof import directive
 
@@ -158,7 +173,7 @@ def _record_titles(app) -> None:
         label = self.options.get("label", "")
         entry = getattr(self.env, "proof_list", {}).get(label)
         if entry is not None:
-            entry["title"] = self.arguments[0] if self.arguments else ""
+            entry["title"] = plain_title(self.arguments[0]) if self.arguments else ""
         return result
 
     run_and_record._ngd_titles = True
