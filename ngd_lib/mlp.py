@@ -54,7 +54,6 @@ from ._validation import (
     check_int,
     check_positive,
 )
-from .kfac import KroneckerFactors, kfac_solve
 from .linalg import cholesky_solve, woodbury_solve
 from .models import (
     _FISHER_INSTEAD,
@@ -68,7 +67,7 @@ from .models import (
 from .result import History, OptimizeResult
 
 __all__ = ["DEFAULT_DAMPING", "DEFAULT_LR", "METHODS", "NGD_MAX_PARAMS",
-           "MLPClassifier", "train"]
+           "MLPClassifier", "kfac_direction", "train"]
 
 #: The activations of the hidden layers.
 ACTIVATIONS = ("tanh",)
@@ -554,6 +553,28 @@ def _check_train_options(model, method, epochs, batch_size, lr, damping, factor_
     return method, epochs, batch_size, lr, damping
 
 
+def kfac_direction(factors, g, damping: float) -> np.ndarray:
+    r"""K-FAC's damped direction, layer by layer: :math:`\operatorname{vec}\big(
+    (A + \pi\sqrt\lambda I)^{-1} V (G + \pi^{-1}\sqrt\lambda I)^{-1}\big)`.
+
+    The factored Tikhonov damping of :func:`ngd_lib.kfac.kfac_solve` (its dense
+    twin in the tests), without its input checks, which cost more than the solves for
+    the small factors of a training step. ``factors`` is a list of ``(A, G)`` pairs in
+    parameter order and ``g`` the flat gradient. A zero trace (no curvature in a
+    factor) gives :math:`\pi = 1`.
+    """
+    out, start, root = [], 0, math.sqrt(damping)
+    for A, G in factors:
+        a, b = A.shape[0], G.shape[0]
+        trace_a, trace_g = np.trace(A) / a, np.trace(G) / b
+        pi = math.sqrt(trace_a / trace_g) if trace_a > 0 and trace_g > 0 else 1.0
+        V = g[start:start + a * b].reshape(a, b)
+        left = np.linalg.solve(A + pi * root * np.eye(a), V)
+        out.append(np.linalg.solve(G + root / pi * np.eye(b), left.T).T.ravel())
+        start += a * b
+    return np.concatenate(out)
+
+
 class _Stepper:
     """The update rule of one method: ``direction(theta, Xb, yb) -> (loss, d)``."""
 
@@ -598,13 +619,7 @@ class _Stepper:
             r = self.decay
             self.factors = [(r * A + (1 - r) * A1, r * G + (1 - r) * G1)
                             for (A, G), (A1, G1) in zip(self.factors, new, strict=True)]
-        out, start = [], 0
-        for A, G in self.factors:
-            size = A.shape[0] * G.shape[0]
-            out.append(kfac_solve(KroneckerFactors(A, G), g[start:start + size],
-                                  damping=self.damping))
-            start += size
-        return np.concatenate(out)
+        return kfac_direction(self.factors, g, self.damping)
 
     def _ngd(self, theta, fwd, probs, g) -> np.ndarray:
         # F_B = (1/n) sum_i sum_c p_ic g_ic g_ic^T = R^T R / n, one row of R per
@@ -633,7 +648,7 @@ def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
       Kronecker block :math:`A_\ell \otimes G_\ell` per layer (Martens & Grosse 2015),
       ``G`` from labels sampled from the model, both factors averaged over batches
       with weight ``factor_decay`` on the past, and factored Tikhonov damping
-      (:func:`ngd_lib.kfac.kfac_solve`);
+      (:func:`kfac_direction`, the damping of :func:`ngd_lib.kfac.kfac_solve`);
     * ``"ngd"``: :math:`\theta \leftarrow \theta - \alpha (F_B + \lambda I)^{-1} g`
       with the exact Fisher :math:`F_B` of the batch: ``k`` rows
       :math:`\sqrt{p_{ic}}\,g_{ic}` per example, solved by Woodbury when the batch

@@ -296,3 +296,17 @@ def test_train_needs_an_mlp(xor_data):
     _, X, y, _, _ = xor_data
     with pytest.raises(TypeError, match="model must be an ngd.MLPClassifier"):
         train(ngd.SoftmaxRegression(n_classes=2), X, y, method="sgd")
+
+
+def test_kfac_direction_matches_kfac_solve(rng):
+    from ngd_lib.kfac import kfac_factors, kfac_solve
+    from ngd_lib.mlp import kfac_direction
+
+    blocks = [(rng.standard_normal((30, 4)), rng.standard_normal((30, 3))),
+              (rng.standard_normal((30, 5)), rng.standard_normal((30, 2)))]
+    factors = [kfac_factors(a, g) for a, g in blocks]
+    g = rng.standard_normal(4 * 3 + 5 * 2)
+    expected = np.concatenate([kfac_solve(factors[0], g[:12], damping=0.1),
+                               kfac_solve(factors[1], g[12:], damping=0.1)])
+    np.testing.assert_allclose(kfac_direction([(f.A, f.G) for f in factors], g, 0.1),
+                               expected, rtol=1e-12)
