@@ -689,7 +689,8 @@ def _check_task(task):
 def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
           max_kl: float = 0.01, lr: float | None = None, cg_iter: int = 10,
           damping: float = 1e-3, clip: float = 0.2, epochs: int = 10,
-          sigma_min: float = 0.01, rng=None) -> OptimizeResult:
+          sigma_min: float = 0.01, evaluate_every: int = 1,
+          rng=None) -> OptimizeResult:
     r"""Sample-based policy optimisation: vanilla PG, NPG, TRPO or PPO.
 
     Each iteration simulates ``n_episodes`` episodes at the current policy and
@@ -717,6 +718,10 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
         Iterations and episodes per iteration (``>= 2``).
     max_kl, lr, cg_iter, damping, clip, epochs, sigma_min : keyword-only
         As above.
+    evaluate_every : int, keyword-only
+        Call the task's :meth:`evaluate` every this many iterations (and at the
+        start and the end); the other rows of ``history.fun`` are NaN. A Monte-Carlo
+        evaluation (the pendulum's) costs more than the training batch.
     rng : None, int or Generator, keyword-only
 
     Returns
@@ -754,6 +759,7 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
         lr = check_positive_real(lr, "lr", fix="Pass a step such as lr=0.1.")
     damping = check_positive_real(damping, "damping", allow_zero=True)
     sigma_min = check_positive_real(sigma_min, "sigma_min")
+    evaluate_every = check_count(evaluate_every, "evaluate_every")
     if method == "ppo":
         _check_clip(clip)
         check_count(epochs, "epochs")
@@ -798,9 +804,12 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
         rows["backtracks"].append(backtracks)
         theta = new
         rows["x"].append(theta.copy())
-        rows["fun"].append(task.evaluate(theta))
+        rows["fun"].append(task.evaluate(theta) if (it + 1) % evaluate_every == 0
+                           or it + 1 == max_iter else math.nan)
         rows["episodes"].append((it + 1) * n_episodes)
         rows["samples"].append((it + 1) * batch.n_samples)
+    if math.isnan(rows["fun"][-1]):  # stopped early between two evaluations
+        rows["fun"][-1] = task.evaluate(theta)
     for name in ("grad_norm", "estimated_return", "kl", "backtracks"):
         rows[name].append(math.nan)
     history = History.from_lists(rows["x"], rows["fun"], rows["grad_norm"],

@@ -316,3 +316,12 @@ def test_trpo_learns_to_balance_the_pendulum():
 def test_hostile_inputs_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_train_evaluates_every_few_iterations_and_at_the_end():
+    task = control.PendulumTask(horizon=20, n_eval=10)
+    res = po.train(task, (-2.0, 0.0, 0.5), method="natural", max_iter=7,
+                   n_episodes=5, max_kl=0.05, evaluate_every=3, rng=0)
+    evaluated = np.flatnonzero(np.isfinite(res.history.fun))
+    np.testing.assert_array_equal(evaluated, [0, 3, 6, 7])
+    assert res.fun == pytest.approx(task.evaluate(res.x))
