@@ -27,7 +27,9 @@ Submodules
     natural gradient and mirror descent; chapter 8), online (one-example-at-a-time
     natural gradient and SGD over many runs; chapter 9), mlp (a small neural network,
     MLPClassifier, with its Fisher, Gauss-Newton and Hessian, and train: SGD, Adam,
-    K-FAC and NGD on mini-batches; chapter 10)
+    K-FAC and NGD on mini-batches; chapter 10), policy_opt (compatible function
+    approximation, eNAC, TRPO, PPO-clip and Newton for linear-Gaussian policies;
+    chapter 11), control (the torque-limited pendulum of chapter 11)
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ _EXPORTS = {
     "MLPClassifier": "mlp",
 }
 _SUBMODULES = ("plotting", "symbolic", "lq", "rl", "datasets", "vector_fields",
-               "kfac", "curvature", "expfam", "online", "mlp")
+               "kfac", "curvature", "expfam", "online", "mlp", "policy_opt",
+               "control")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES])
 
