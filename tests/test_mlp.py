@@ -86,9 +86,11 @@ def test_mean_versus_sum_scaling(problem):
     G = model.per_example_grads(theta, X, y)
     n = X.shape[0]
     np.testing.assert_allclose(n * model.grad(theta, X, y), G.sum(axis=0), atol=1e-14)
-    np.testing.assert_allclose(G.T @ G / n, model.per_example_grads(
-        theta, X, y).T @ G / n)
     assert not np.allclose(G.sum(axis=0), model.grad(theta, X, y))
+    # the Fisher is a mean too: the average of the one-example Fishers
+    single = [model.fisher(theta, X[i:i + 1]) for i in range(n)]
+    np.testing.assert_allclose(np.mean(single, axis=0), model.fisher(theta, X),
+                               atol=1e-14)
 
 
 def test_fisher_is_the_exact_label_expectation(problem):
