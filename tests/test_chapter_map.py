@@ -30,6 +30,6 @@ def test_dependencies_point_forward_and_every_chapter_after_the_first_has_one():
 def test_the_landing_page_states_the_dependencies_in_its_alt_text_and_table():
     assert chapter_map.check() == []
     intro = (ROOT / "book" / "intro.md").read_text()
-    rows = dict(re.findall(r"^\| [IV]+ \| (\d)\. .*\| ([\d—]+) \|$", intro, re.M))
+    rows = dict(re.findall(r"^\| [IV]+ \| (\d+)\. .*\| ([\d—]+) \|$", intro, re.M))
     for need, chapter in chapter_map.DEPENDENCIES:
         assert rows[str(chapter)] == str(need), f"chapter {chapter} builds on {need}"

@@ -29,18 +29,22 @@ CHAPTERS = {
     7: ("Natural policy\ngradient", "IV"),
     8: ("Exponential families\nand mirror descent", "V"),
     9: ("Statistical\nefficiency", "V"),
+    10: ("NGD for\nneural networks", "VI"),
+    11: ("From natural PG\nto TRPO and PPO", "VI"),
 }
 
 #: (needed chapter, chapter that builds on it)
-DEPENDENCIES = [(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (5, 7), (4, 8), (8, 9)]
+DEPENDENCIES = [(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (5, 7), (4, 8), (8, 9), (6, 10),
+                (7, 11)]
 
 #: where each box sits: (column, row)
 POSITIONS = {chapter: (1.12 * column, row) for chapter, (column, row) in {
     1: (0, 2), 2: (1, 2), 3: (2, 2), 4: (3, 2), 5: (2, 1), 8: (3, 1),
-    6: (1, 0), 7: (2, 0), 9: (3, 0)}.items()}
+    6: (1, 0), 7: (2, 0), 9: (3, 0), 10: (1, -1), 11: (2, -1)}.items()}
 
 PART_COLOURS = {"I": "#dbe9f6", "II": "#dff0d8", "III": "#fcefd4", "IV": "#f6dde6",
-                "V": "#e6e0f3"}
+                "V": "#e6e0f3", "VI": "#cfe8ec"}
+NUMBER_WORDS = {9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
 
 
 def alt_text() -> str:
@@ -53,9 +57,10 @@ def alt_text() -> str:
         chapters = [str(c) for c in sorted(after[need])]
         names = chapters[0] if len(chapters) == 1 else " and ".join(chapters)
         parts.append(f"{need} leads to {names}")
-    return ("Chapter map: a diagram of the nine chapters as boxes with arrows from a "
-            "chapter to the chapters that build on it. Chapter " + "; ".join(parts)
-            + ".")
+    count = NUMBER_WORDS.get(len(CHAPTERS), str(len(CHAPTERS)))
+    return (f"Chapter map: a diagram of the {count} chapters as boxes with arrows "
+            "from a chapter to the chapters that build on it. Chapter "
+            + "; ".join(parts) + ".")
 
 
 def draw(path: Path = OUT) -> None:
@@ -67,7 +72,7 @@ def draw(path: Path = OUT) -> None:
     from matplotlib.patches import FancyBboxPatch
 
     width, height = 0.92, 0.56
-    fig, ax = plt.subplots(figsize=(7.0, 4.5))
+    fig, ax = plt.subplots(figsize=(7.0, 5.9))
     boxes = {}
     for chapter, (title, part) in CHAPTERS.items():
         x, y = POSITIONS[chapter]
@@ -94,7 +99,7 @@ def draw(path: Path = OUT) -> None:
               handletextpad=0.4, title="Parts of the book", title_fontsize=10,
               alignment="left")
     ax.set_xlim(-0.5, 3 * 1.12 + 0.5)
-    ax.set_ylim(-0.4, 2.4)
+    ax.set_ylim(-1.4, 2.4)
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout(pad=0.1)
