@@ -13,8 +13,9 @@ with the torque clipped to :math:`|u| \le 2` and the cost
 :math:`\bar\vartheta^2 + 0.1\dot\vartheta^2 + 0.001u^2` (:math:`\bar\vartheta` the
 angle wrapped to :math:`[-\pi, \pi)`). The task here is to *stabilise* it: episodes
 start near the top, :math:`\vartheta_0 \sim U(-0.3, 0.3)`, :math:`\dot\vartheta_0 \sim
-U(-0.5, 0.5)`, and last 100 steps (5 s). Gravity's torque :math:`\tfrac32 g\sin
-\vartheta` beats the largest control torque beyond :math:`|\vartheta| \approx 0.41`, so
+U(-0.5, 0.5)`, and last 100 steps (5 s). Gravity's angular acceleration
+:math:`\tfrac{3g}{2l}\sin\vartheta` beats the largest one the torque can give,
+:math:`3u_{\max}/(ml^2) = 6`, beyond :math:`|\vartheta| \approx 0.41`, so
 a policy that lets the pendulum lean too far loses it: the return has no closed form
 and is not quadratic in the gains.
 
@@ -55,11 +56,24 @@ def pendulum_step(th, thdot, u, *, g=10.0, m=1.0, length=1.0, dt=0.05,
     >>> np.round(th, 5), np.round(cost, 4)
     (array([0.11874]), array([0.014]))
     """
-    u = np.clip(u, -max_torque, max_torque)
+    for name, value in (("g", g), ("m", m), ("length", length), ("dt", dt),
+                        ("max_torque", max_torque), ("max_speed", max_speed)):
+        check_positive_real(value, name, fix="Gym's Pendulum-v1 uses g=10, m=1, "
+                            "length=1, dt=0.05, max_torque=2, max_speed=8.")
+    th = as_float_array(th, "th")
+    thdot = as_float_array(thdot, "thdot")
+    u = np.clip(as_float_array(u, "u"), -max_torque, max_torque)
+    return _step(th, thdot, u, g, m, length, dt, max_speed)
+
+
+def _step(th, thdot, u, g=10.0, m=1.0, length=1.0, dt=0.05, max_speed=8.0):
+    # the unchecked step of pendulum_step (u already clipped); simulate calls it
+    # 100 times per rollout
     wrapped = (th + math.pi) % (2 * math.pi) - math.pi
     cost = wrapped**2 + 0.1 * thdot**2 + 0.001 * u**2
-    thdot = np.clip(thdot + (3 * g / (2 * length) * np.sin(th)
-                             + 3.0 / (m * length**2) * u) * dt, -max_speed, max_speed)
+    thdot = thdot + (3 * g / (2 * length) * np.sin(th)
+                     + 3.0 / (m * length**2) * u) * dt
+    thdot = np.minimum(np.maximum(thdot, -max_speed), max_speed)
     return th + thdot * dt, thdot, cost
 
 
@@ -94,6 +108,8 @@ class PendulumTask:
     thdot0: float = 0.5
     n_eval: int = 500
     eval_seed: int = 2017
+    #: theta = (w_angle, w_speed, sigma)
+    n_params = 3
 
     def __post_init__(self):
         object.__setattr__(self, "horizon", check_count(self.horizon, "horizon"))
@@ -131,19 +147,23 @@ class PendulumTask:
         th = rng.uniform(-self.th0, self.th0, n)
         thdot = rng.uniform(-self.thdot0, self.thdot0, n)
         eps = rng.standard_normal((T, n))
-        features = np.empty((T, n, 2))
-        actions = np.empty((T, n))
-        rewards = np.empty((T, n))
-        w, sigma = theta[:2], theta[2]
+        # the loop carries only the state; features and costs are vectorised after it
+        ths, thdots, actions = np.empty((T, n)), np.empty((T, n)), np.empty((T, n))
+        w1, w2 = float(theta[0]), float(theta[1])
+        noise_t = theta[2] * eps if noise else np.zeros((T, n))
+        two_pi, dt = 2 * math.pi, 0.05
         for t in range(T):
-            features[t, :, 0] = (th + math.pi) % (2 * math.pi) - math.pi  # wrapped
-            features[t, :, 1] = thdot
-            u = features[t] @ w
-            if noise:
-                u = u + sigma * eps[t]
+            wrapped = (th + math.pi) % two_pi - math.pi
+            ths[t], thdots[t] = wrapped, thdot
+            u = w1 * wrapped + w2 * thdot + noise_t[t]
             actions[t] = u
-            th, thdot, cost = pendulum_step(th, thdot, u)
-            rewards[t] = -cost
+            u = np.minimum(np.maximum(u, -2.0), 2.0)  # Pendulum-v1's max_torque
+            thdot = thdot + (15.0 * np.sin(th) + 3.0 * u) * dt  # 3g/(2l), 3/(ml^2)
+            thdot = np.minimum(np.maximum(thdot, -8.0), 8.0)
+            th = th + thdot * dt
+        u = np.clip(actions, -2.0, 2.0)
+        rewards = -(ths**2 + 0.1 * thdots**2 + 0.001 * u**2)
+        features = np.stack([ths, thdots], axis=-1)
         return (features.transpose(1, 0, 2), actions.T, rewards.T)
 
     def rollout(self, theta, n_episodes: int, rng) -> PolicyBatch:
@@ -159,6 +179,26 @@ class PendulumTask:
         _, _, rewards = self.simulate(theta, self.n_eval, self.eval_seed, noise=noise)
         disc = self.gamma ** np.arange(self.horizon)
         return float((1 - self.gamma) * (rewards @ disc).mean())
+
+    def balanced_fraction(self, theta, *, tol: float = 0.1,
+                          noise: bool = True) -> float:
+        r"""The fraction of the ``n_eval`` evaluation episodes (the starts and noise of
+        :meth:`evaluate`) that end upright, :math:`|\bar\vartheta_T| <` ``tol``."""
+        tol = check_positive_real(tol, "tol", fix="Pass an angle such as tol=0.1.")
+        theta = self._theta(theta)
+        rng = as_rng(self.eval_seed)
+        n, T = self.n_eval, self.horizon
+        th = rng.uniform(-self.th0, self.th0, n)
+        thdot = rng.uniform(-self.thdot0, self.thdot0, n)
+        eps = rng.standard_normal((T, n))
+        for t in range(T):
+            wrapped = (th + math.pi) % (2 * math.pi) - math.pi
+            u = theta[0] * wrapped + theta[1] * thdot
+            if noise:
+                u = u + theta[2] * eps[t]
+            th, thdot, _ = _step(th, thdot, np.minimum(np.maximum(u, -2.0), 2.0))
+        final = (th + math.pi) % (2 * math.pi) - math.pi
+        return float(np.mean(np.abs(final) < tol))
 
     def kl(self, theta, theta_new):
         """None: the KL has no closed form here; ``train`` uses the batch's."""

@@ -32,7 +32,9 @@ TRPO; Schulman et al. (2017), PPO.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,6 +44,7 @@ from .lq import (
     LinearQuadratic,
     check_count,
     check_positive_real,
+    check_real,
 )
 from .result import History, OptimizeResult
 from .trust_region import kl_step_size
@@ -68,8 +71,12 @@ __all__ = [
 ]
 
 METHODS = ("vanilla", "natural", "trpo", "ppo")
-#: The line search accepts kl <= max_kl * _KL_SLACK (round-off of an exact budget).
-_KL_SLACK = 1 + 1e-9
+#: The line search accepts kl <= max_kl * (1 + kl_slack); the default only absorbs the
+#: round-off of an exactly quadratic KL. OpenAI Baselines' TRPO (trpo_mpi) accepts
+#: kl <= 1.5 max_kl, i.e. kl_slack = 0.5.
+DEFAULT_KL_SLACK = 1e-9
+#: The floor on sigma in train and ppo_update.
+DEFAULT_SIGMA_MIN = 0.01
 
 
 # ------------------------------------------------------------------ the batch
@@ -95,6 +102,35 @@ class PolicyBatch:
     rewards: np.ndarray
     theta: np.ndarray
     gamma: float
+
+    def __post_init__(self):
+        features = as_float_array(self.features, "features", ndim=3)
+        n, T, m = features.shape
+        for name in ("actions", "rewards"):
+            value = as_float_array(getattr(self, name), name, ndim=2)
+            if value.shape != (n, T):
+                raise ValueError(
+                    f"{name} must have shape (n_episodes, horizon) = {(n, T)} to match "
+                    f"features {features.shape}; got {value.shape}. Pass one entry per "
+                    "episode and step."
+                )
+            object.__setattr__(self, name, value)
+        theta = as_float_array(self.theta, "theta", ndim=1)
+        if theta.shape != (m + 1,):
+            raise ValueError(
+                f"theta must have shape ({m + 1},) (the {m} feature weights, then "
+                f"sigma); got {theta.shape}."
+            )
+        if not theta[-1] > 0:
+            raise ValueError(f"theta[-1] is sigma and must be > 0; got "
+                             f"{float(theta[-1])!r}.")
+        gamma = check_real(self.gamma, "gamma")
+        if not 0 < gamma < 1:
+            raise ValueError(f"gamma must lie strictly between 0 and 1; got {gamma!r}. "
+                             "The state weights are (1 - gamma) gamma^t.")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "theta", theta)
+        object.__setattr__(self, "gamma", gamma)
 
     @property
     def n_episodes(self) -> int:
@@ -131,7 +167,7 @@ class PolicyBatch:
         return np.concatenate([eps[..., None] * self.features / sigma,
                                ((eps**2 - 1) / sigma)[..., None]], axis=-1)
 
-    @property
+    @cached_property
     def scores(self) -> np.ndarray:
         """The scores at the batch's own policy (:meth:`scores_at` ``theta``)."""
         return self.scores_at(self.theta)
@@ -141,17 +177,27 @@ class PolicyBatch:
         r"""Per-episode :math:`\sum_t\gamma^t r_t`."""
         return self.rewards @ (self.gamma ** np.arange(self.horizon))
 
-    @property
+    @cached_property
     def returns_to_go(self) -> np.ndarray:
-        r""":math:`\hat Q_t = \sum_{t'\ge t}\gamma^{t'-t} r_{t'}`, shape (n, T)."""
-        disc = self.gamma ** np.arange(self.horizon)
-        to_go = np.cumsum((self.rewards * disc)[:, ::-1], axis=1)[:, ::-1]
-        return to_go / disc
+        r""":math:`\hat Q_t = \sum_{t'\ge t}\gamma^{t'-t} r_{t'}`, shape (n, T).
 
-    @property
+        Truncated at the horizon, so it estimates the return of the *truncated*
+        problem (the backward recursion :math:`\hat Q_t = r_t + \gamma\hat Q_{t+1}`,
+        which cannot underflow as a division by :math:`\gamma^t` would).
+        """
+        to_go = np.empty_like(self.rewards)
+        acc = np.zeros(self.n_episodes)
+        for t in range(self.horizon - 1, -1, -1):
+            acc = self.rewards[:, t] + self.gamma * acc
+            to_go[:, t] = acc
+        return to_go
+
+    @cached_property
     def advantages(self) -> np.ndarray:
         r""":math:`\hat Q_t - b_t`, with :math:`b_t` the mean of :math:`\hat Q_t` over
-        the *other* episodes (leave-one-out, so the estimates stay unbiased)."""
+        the *other* episodes (leave-one-out: the baseline is independent of the
+        episode's own actions, so the gradient estimate stays unbiased for the
+        truncated return)."""
         q = self.returns_to_go
         n = q.shape[0]
         return q - (q.sum(axis=0, keepdims=True) - q) / (n - 1)
@@ -275,8 +321,11 @@ def _weighted_lstsq(X, y, weights) -> tuple[np.ndarray, float]:
     root = np.sqrt(weights)
     coef = np.linalg.lstsq(X * root[:, None], y * root, rcond=None)[0]
     resid = y - X @ coef
-    mean = np.sum(weights * y) / np.sum(weights)
-    total = np.sum(weights * (y - mean) ** 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = np.sum(weights * y) / np.sum(weights)
+        total = np.sum(weights * (y - mean) ** 2)
+    if not (np.all(np.isfinite(coef)) and np.isfinite(total)):
+        return coef, math.nan
     r2 = 1.0 - np.sum(weights * resid**2) / total if total > 0 else 1.0
     return coef, float(r2)
 
@@ -299,8 +348,8 @@ def compatible_natural_gradient(batch: PolicyBatch, *, baseline: bool = True,
     ``np.linalg.solve(fisher(batch), policy_gradient(batch))``). ``baseline``
     subtracts the leave-one-out mean :math:`b_t`; ``critic_features`` (shape
     ``(n, T, p)``) are fitted jointly as a value function :math:`v^\top\chi(s_t)`,
-    which leaves :math:`w` unbiased (the scores have mean zero given the state) and
-    lowers its variance.
+    which leaves :math:`w` consistent (the scores have mean zero given the state) and
+    lowers its variance. ``r2`` is NaN when the fit is not finite.
 
     Parameters
     ----------
@@ -407,11 +456,17 @@ def mean_kl(batch: PolicyBatch, theta_new) -> float:
     return float(np.sum(kl @ batch.weights) / batch.n_episodes)
 
 
+#: Log-ratios are capped here (ratios at e^30) so that products with the advantages
+#: stay finite; a ratio that large is far outside any clip range.
+_LOG_RATIO_CAP = 30.0
+
+
+def _log_ratio(batch, theta_new):
+    return batch.log_prob(theta_new) - batch.log_prob(batch.theta)
+
+
 def _ratio(batch, theta_new):
-    # log-ratios are capped at 30 (ratios at e^30) so that products with the
-    # advantages stay finite; a ratio that large is far outside any clip range
-    return np.exp(np.minimum(batch.log_prob(theta_new) - batch.log_prob(batch.theta),
-                             30.0))
+    return np.exp(np.minimum(_log_ratio(batch, theta_new), _LOG_RATIO_CAP))
 
 
 def surrogate_improvement(batch: PolicyBatch, theta_new) -> float:
@@ -450,16 +505,21 @@ def ppo_gradient(batch: PolicyBatch, theta_new, *, clip: float = 0.2) -> np.ndar
     r"""The gradient of :func:`ppo_objective` in :math:`\theta'`.
 
     A term contributes :math:`\rho_t\hat A_t\nabla\log\pi_{\theta'}(u_t\mid s_t)`
-    where the unclipped branch is the minimum (always inside
-    :math:`[1-\epsilon, 1+\epsilon]`), and nothing where the clip is active; at
-    :math:`\theta' = \theta` every ratio is 1 and the gradient is
+    where the unclipped branch is the minimum: inside :math:`[1-\epsilon,
+    1+\epsilon]`, and also outside it on the side that makes the term worse
+    (:math:`\hat A_t < 0` with :math:`\rho_t > 1+\epsilon`, or :math:`\hat A_t > 0`
+    with :math:`\rho_t < 1-\epsilon`); it contributes nothing where the clip is
+    active, or where the log-ratio reaches the cap of 30 (the objective is flat
+    there too). At :math:`\theta' = \theta` every ratio is 1 and the gradient is
     :func:`policy_gradient`.
     """
     batch = _check_batch(batch)
     theta_new = _check_theta(theta_new, batch)
     clip = _check_clip(clip)
-    rho, adv = _ratio(batch, theta_new), batch.advantages
-    active = rho * adv <= np.clip(rho, 1 - clip, 1 + clip) * adv
+    log_rho, adv = _log_ratio(batch, theta_new), batch.advantages
+    rho = np.exp(np.minimum(log_rho, _LOG_RATIO_CAP))
+    active = (rho * adv <= np.clip(rho, 1 - clip, 1 + clip) * adv) & (
+        log_rho < _LOG_RATIO_CAP)
     coef = np.where(active, rho * adv, 0.0) * batch.weights
     return np.einsum("ntd,nt->d", batch.scores_at(theta_new), coef) / batch.n_episodes
 
@@ -472,7 +532,7 @@ def _check_clip(clip) -> float:
 
 
 def ppo_update(batch: PolicyBatch, *, lr: float, epochs: int = 10, clip: float = 0.2,
-               sigma_min: float = 1e-3) -> np.ndarray:
+               sigma_min: float = DEFAULT_SIGMA_MIN) -> np.ndarray:
     r"""Several epochs of Adam ascent on the clipped surrogate of one batch.
 
     From :math:`\theta' = \theta`, ``epochs`` full-batch steps of Adam (Kingma & Ba
@@ -543,7 +603,8 @@ class TRPOStep:
 
 def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 10,
               damping: float = 0.0, backtrack: float = 0.5,
-              max_backtracks: int = 10) -> TRPOStep:
+              max_backtracks: int = 10,
+              kl_slack: float = DEFAULT_KL_SLACK) -> TRPOStep:
     r"""The TRPO step: CG direction, KL-budget step, backtracking line search.
 
     1. :math:`d` from ``cg_iter`` conjugate-gradient iterations on
@@ -553,9 +614,10 @@ def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 
        the quadratic model of the KL of :math:`\alpha d` is the budget :math:`\delta`;
     3. try :math:`\Delta = \beta^j\alpha d`, :math:`j = 0, 1, \dots,`
        ``max_backtracks``, and accept the first with ``kl(Delta) <= max_kl`` and
-       ``improvement(Delta) > 0`` (Schulman et al. 2015, App. C); the KL test allows
-       a relative round-off of :math:`10^{-9}`, so that the full step of an exactly
-       quadratic KL is accepted.
+       ``improvement(Delta) > 0`` (Schulman et al. 2015, App. C); the KL test is
+       ``kl <= max_kl * (1 + kl_slack)``. The default slack :math:`10^{-9}` only
+       lets the full step of an exactly quadratic KL through; OpenAI Baselines'
+       ``trpo_mpi`` uses 0.5 (it accepts a KL up to :math:`1.5\delta`).
 
     Parameters
     ----------
@@ -576,6 +638,8 @@ def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 
     backtrack : float, keyword-only
         :math:`\beta \in (0, 1)`.
     max_backtracks : int, keyword-only
+    kl_slack : float, keyword-only
+        Relative slack of the KL test, ``>= 0``.
 
     Returns
     -------
@@ -587,7 +651,8 @@ def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 
         If ``grad`` is zero or not finite, an option is out of range, or CG cannot
         make a direction (the curvature is not positive).
     TypeError
-        If ``kl`` or ``improvement`` is not callable.
+        If ``kl`` or ``improvement`` is not callable, or returns something other
+        than one real number.
 
     Examples
     --------
@@ -612,6 +677,9 @@ def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 
     if backtrack >= 1:
         raise ValueError(f"backtrack must be < 1; got {backtrack!r}. Use 0.5.")
     max_backtracks = check_count(max_backtracks, "max_backtracks", minimum=0)
+    cg_iter = check_count(cg_iter, "cg_iter", fix="TRPO uses cg_iter=10.")
+    kl_slack = check_positive_real(kl_slack, "kl_slack", allow_zero=True,
+                                   fix="Use the default 1e-9, or 0.5 as OpenAI's TRPO.")
     cg = cg_solve(fvp, g, damping=damping, max_iter=cg_iter)
     if cg.status in ("not_positive_definite", "non_finite") or not np.any(cg.x):
         raise ValueError(f"conjugate gradient gave no direction: {cg.message}")
@@ -622,16 +690,30 @@ def trpo_step(grad, fvp, *, max_kl: float, kl, improvement=None, cg_iter: int = 
         step = (backtrack**j) * alpha * d
         with np.errstate(over="ignore", invalid="ignore"):
             try:
-                kl_value = float(kl(step))
+                kl_value = _real_result(kl(step), "kl")
             except ValueError:  # e.g. an unstable or sigma <= 0 candidate
                 continue
-            gain = math.inf if improvement is None else float(improvement(step))
-        if math.isfinite(kl_value) and kl_value <= max_kl * _KL_SLACK and gain > 0:
+            gain = (math.inf if improvement is None
+                    else _real_result(improvement(step), "improvement"))
+        if (math.isfinite(kl_value) and kl_value <= max_kl * (1 + kl_slack)
+                and gain > 0):
             return TRPOStep(step, d, alpha, backtrack**j, j, kl_value,
                             gain if improvement is not None else math.nan, cg.nit,
                             True)
     return TRPOStep(np.zeros_like(d), d, alpha, 0.0, max_backtracks + 1, math.nan,
                     math.nan, cg.nit, False)
+
+
+def _real_result(value, name: str) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name}(step) must return one real number; got {_show(value)} of type "
+            f"{type(value).__name__}. Return a float (e.g. reduce an array with .sum() "
+            "or .mean())."
+        )
+    return float(value)
 
 
 # ------------------------------------------------------------------ tasks
@@ -646,6 +728,8 @@ class LQTask:
 
     env: LinearQuadratic
     horizon: int = 100
+    #: theta = (k, sigma)
+    n_params = 2
 
     def __post_init__(self):
         if not isinstance(self.env, LinearQuadratic):
@@ -653,9 +737,17 @@ class LQTask:
                             f"{type(self.env).__name__}.")
         object.__setattr__(self, "horizon", check_count(self.horizon, "horizon"))
 
+    def _theta(self, theta) -> np.ndarray:
+        theta = as_float_array(theta, "theta", ndim=1)
+        if theta.shape != (2,):
+            raise ValueError(f"theta must be (k, sigma), a vector of length 2; got "
+                             f"shape {theta.shape}. Pass e.g. theta=(-0.1, 0.9).")
+        return theta
+
     def rollout(self, theta, n_episodes: int, rng) -> PolicyBatch:
         from .rl import _simulate
 
+        theta = self._theta(theta)
         ro = _simulate(self.env, float(theta[0]), float(theta[1]),
                        n_episodes=n_episodes, horizon=self.horizon, rng=rng)
         return from_rollout(ro)
@@ -669,9 +761,15 @@ class LQTask:
 
     def check(self, theta) -> str | None:
         """Why ``theta`` is not a usable policy (None if it is)."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != (2,):
+            return (f"theta = {_show(theta)} is not (k, sigma), two numbers (shape "
+                    f"{theta.shape})")
         if not np.all(np.isfinite(theta)) or not self.env.is_stable(theta[0]):
             lo, hi = self.env.stable_gains()
             return (f"k = {theta[0]:.4g} left the stable gains ({lo:.4g}, {hi:.4g})")
+        if not theta[1] > 0:
+            return f"sigma = {theta[1]:.4g} must be > 0"
         return None
 
 
@@ -689,7 +787,8 @@ def _check_task(task):
 def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
           max_kl: float = 0.01, lr: float | None = None, cg_iter: int = 10,
           damping: float = 1e-3, clip: float = 0.2, epochs: int = 10,
-          sigma_min: float = 0.01, evaluate_every: int = 1,
+          sigma_min: float = DEFAULT_SIGMA_MIN, evaluate_every: int = 1,
+          kl_slack: float = DEFAULT_KL_SLACK, surrogate_test: bool = True,
           rng=None) -> OptimizeResult:
     r"""Sample-based policy optimisation: vanilla PG, NPG, TRPO or PPO.
 
@@ -702,7 +801,8 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
       budget (chapter 7's NPG, no line search);
     * ``"trpo"``: :func:`trpo_step` with ``cg_iter`` CG iterations on
       :func:`fisher_vector_product`, the task's KL (exact for :class:`LQTask`, else
-      :func:`mean_kl` on the batch) and :func:`surrogate_improvement`;
+      :func:`mean_kl` on the batch), ``kl_slack`` and, if ``surrogate_test``,
+      :func:`surrogate_improvement` (else the line search tests the KL alone);
     * ``"ppo"``: :func:`ppo_update` with ``epochs``, ``clip`` and ``lr``
       (default 0.02, Adam).
 
@@ -718,6 +818,9 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
         Iterations and episodes per iteration (``>= 2``).
     max_kl, lr, cg_iter, damping, clip, epochs, sigma_min : keyword-only
         As above.
+    kl_slack, surrogate_test : keyword-only
+        TRPO's line search (:func:`trpo_step`): the relative slack of its KL test
+        and whether it also requires the surrogate to improve.
     evaluate_every : int, keyword-only
         Call the task's :meth:`evaluate` every this many iterations (and at the
         start and the end); the other rows of ``history.fun`` are NaN. A Monte-Carlo
@@ -747,6 +850,10 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
     task = _check_task(task)
     method = check_choice(method, "method", METHODS)
     theta = as_float_array(theta0, "theta0", ndim=1).copy()
+    expected = getattr(task, "n_params", None)
+    if expected is not None and theta.shape != (expected,):
+        raise ValueError(f"theta0 must have shape ({expected},) for this task (the "
+                         f"feature weights, then sigma); got shape {theta.shape}.")
     why = task.check(theta)
     if why is not None or not theta[-1] > 0:
         raise ValueError(f"theta0 = {_show(theta)} is not a usable policy: "
@@ -760,6 +867,11 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
     damping = check_positive_real(damping, "damping", allow_zero=True)
     sigma_min = check_positive_real(sigma_min, "sigma_min")
     evaluate_every = check_count(evaluate_every, "evaluate_every")
+    cg_iter = check_count(cg_iter, "cg_iter", fix="TRPO uses cg_iter=10.")
+    kl_slack = check_positive_real(kl_slack, "kl_slack", allow_zero=True)
+    if not isinstance(surrogate_test, (bool, np.bool_)):
+        raise TypeError(f"surrogate_test must be True or False; got "
+                        f"{_show(surrogate_test)}.")
     if method == "ppo":
         _check_clip(clip)
         check_count(epochs, "epochs")
@@ -782,7 +894,8 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
         backtracks = 0
         try:
             new, backtracks = _propose(task, batch, g, method, max_kl, lr, cg_iter,
-                                       damping, clip, epochs, sigma_min)
+                                       damping, clip, epochs, sigma_min, kl_slack,
+                                       surrogate_test)
         except (ValueError, np.linalg.LinAlgError) as err:
             success, status = False, "solve_failed"
             message = f"iteration {it}: no step could be formed: {err}"
@@ -820,7 +933,7 @@ def train(task, theta0, *, method: str, max_iter: int, n_episodes: int,
 
 
 def _propose(task, batch, g, method, max_kl, lr, cg_iter, damping, clip, epochs,
-             sigma_min):
+             sigma_min, kl_slack=DEFAULT_KL_SLACK, surrogate_test=True):
     """The next policy from one batch: (theta_new, backtracks)."""
     theta = batch.theta
 
@@ -837,9 +950,12 @@ def _propose(task, batch, g, method, max_kl, lr, cg_iter, damping, clip, epochs,
             exact = task.kl(theta, floored(step))
             return mean_kl(batch, floored(step)) if exact is None else exact
 
+        def improvement(step):
+            return surrogate_improvement(batch, floored(step))
+
         res = trpo_step(g, lambda v: fisher_vector_product(batch, v), max_kl=max_kl,
-                        kl=kl, improvement=lambda s: surrogate_improvement(
-                            batch, floored(s)), cg_iter=cg_iter, damping=damping)
+                        kl=kl, improvement=improvement if surrogate_test else None,
+                        cg_iter=cg_iter, damping=damping, kl_slack=kl_slack)
         return floored(res.step), res.n_backtracks
     F = fisher(batch) + damping * np.eye(theta.size)
     d = g if method == "vanilla" else np.linalg.solve(F, g)
