@@ -39,7 +39,9 @@ training deep feedforward neural networks. AISTATS.
 
 from __future__ import annotations
 
+import collections.abc
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -54,7 +56,7 @@ from ._validation import (
     check_int,
     check_positive,
 )
-from .linalg import cholesky_solve, woodbury_solve
+from .linalg import check_dense_memory, cholesky_solve, woodbury_solve
 from .models import (
     _FISHER_INSTEAD,
     _GRADS_INSTEAD,
@@ -115,9 +117,18 @@ class MLPClassifier:
     Parameters
     ----------
     layer_sizes : sequence of int
-        At least two sizes, each >= 1, the last (the number of classes) >= 2.
+        An ordered sequence (tuple, list or 1-D array; not a set or a dict) of at
+        least two sizes, each >= 1, the last (the number of classes) >= 2.
     activation : {"tanh"}, keyword-only
         The hidden units' nonlinearity.
+
+    Raises
+    ------
+    TypeError
+        If ``layer_sizes`` is not an ordered sequence of integers.
+    ValueError
+        If a size is out of range, or a weight matrix or ``theta`` would exceed
+        :data:`ngd_lib.linalg.DENSE_MEMORY_LIMIT`.
 
     Examples
     --------
@@ -134,10 +145,14 @@ class MLPClassifier:
     linear_classifier: ClassVar[bool] = False
 
     def __init__(self, layer_sizes, *, activation: str = "tanh"):
-        if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
+        # an ordered sequence: a set or a dict has a length but no meaningful order
+        if isinstance(layer_sizes, (str, bytes)) or not isinstance(
+                layer_sizes, (collections.abc.Sequence, np.ndarray)):
             raise TypeError(
-                f"layer_sizes must be a sequence of integers such as (64, 32, 10) "
-                f"(inputs, hidden widths, classes); got {_show(layer_sizes)}."
+                f"layer_sizes must be an ordered sequence of integers such as "
+                f"(64, 32, 10) (inputs, hidden widths, classes); got "
+                f"{_show(layer_sizes)} of type {type(layer_sizes).__name__}. Pass a "
+                "tuple or a list."
             )
         sizes = tuple(check_int(s, f"layer_sizes[{i}]") for i, s in
                       enumerate(layer_sizes))
@@ -146,6 +161,14 @@ class MLPClassifier:
                 f"layer_sizes must list at least the input width and the number of "
                 f"classes (>= 2), e.g. (64, 32, 10); got {sizes}."
             )
+        # refuse here, with sizes in the message, what init_params could not allocate
+        for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            check_dense_memory(a + 1, b, f"layer {layer + 1}'s weight matrix for "
+                               f"layer_sizes = {sizes}", "Use smaller layer sizes.")
+        check_dense_memory(1, sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:],
+                                                               strict=True)),
+                           f"theta (all parameters) for layer_sizes = {sizes}",
+                           "Use smaller layer sizes.")
         object.__setattr__(self, "layer_sizes", sizes)
         object.__setattr__(self, "activation",
                            check_choice(activation, "activation", ACTIVATIONS))
@@ -541,7 +564,13 @@ def _check_train_options(model, method, epochs, batch_size, lr, damping, factor_
     if method in DEFAULT_DAMPING:
         damping = (DEFAULT_DAMPING[method] if damping is None
                    else check_positive(damping, "damping"))
-    if not (isinstance(factor_decay, (int, float)) and 0 <= factor_decay < 1):
+    if isinstance(factor_decay, (bool, np.bool_)) or not isinstance(
+            factor_decay, numbers.Real):
+        raise TypeError(
+            f"factor_decay must be a real number in [0, 1); got "
+            f"{_show(factor_decay)} of type {type(factor_decay).__name__}. Pass a "
+            "float such as 0.95 (0.0 keeps no average), not True/False.")
+    if not 0 <= factor_decay < 1:
         raise ValueError(f"factor_decay must be a number in [0, 1); got "
                          f"{_show(factor_decay)}. Use 0.95 (0 keeps no average).")
     if method == "ngd" and model.size > NGD_MAX_PARAMS:
@@ -628,9 +657,12 @@ class _Stepper:
         model, n, k = self.model, probs.shape[0], self.model.n_classes
         R = np.concatenate([model._per_example(theta, fwd, np.full(n, c))
                             * np.sqrt(probs[:, c])[:, None] for c in range(k)])
-        if n * k < model.size:  # Woodbury: an (n k) x (n k) system instead of P x P
-            return woodbury_solve(math.sqrt(k) * R, g, damping=self.damping)
-        return cholesky_solve(R.T @ R / n, g, damping=self.damping)
+        try:
+            if n * k < model.size:  # Woodbury: an (n k) x (n k) system, not P x P
+                return woodbury_solve(math.sqrt(k) * R, g, damping=self.damping)
+            return cholesky_solve(R.T @ R / n, g, damping=self.damping)
+        except ValueError as err:  # the solvers' overflow / not-positive-definite
+            raise ModelDomainError(f"the batch Fisher solve failed: {err}") from err
 
 
 def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
@@ -649,7 +681,10 @@ def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
       Kronecker block :math:`A_\ell \otimes G_\ell` per layer (Martens & Grosse 2015),
       ``G`` from labels sampled from the model, both factors averaged over batches
       with weight ``factor_decay`` on the past, and factored Tikhonov damping
-      (:func:`kfac_direction`, the damping of :func:`ngd_lib.kfac.kfac_solve`);
+      (:func:`kfac_direction`, the damping of :func:`ngd_lib.kfac.kfac_solve`).
+      Simpler than the paper's K-FAC: the factors are inverted at every step (no
+      amortised inversion), and there is no momentum and no adaptive damping or
+      step-size rescaling;
     * ``"ngd"``: :math:`\theta \leftarrow \theta - \alpha (F_B + \lambda I)^{-1} g`
       with the exact Fisher :math:`F_B` of the batch: ``k`` rows
       :math:`\sqrt{p_{ic}}\,g_{ic}` per example, solved by Woodbury when the batch
@@ -677,7 +712,10 @@ def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
     X_test, y_test : array_like, keyword-only
         Held-out data for the accuracy recorded after each epoch (both or neither).
     factor_decay : float, keyword-only
-        K-FAC's running-average weight in ``[0, 1)``.
+        K-FAC's running-average weight in ``[0, 1)`` (a real number, numpy floats
+        included; not a bool): the factors after a batch are ``factor_decay`` times
+        the previous ones plus ``1 - factor_decay`` times the batch's; 0 uses the
+        current batch only.
 
     Returns
     -------
@@ -696,7 +734,8 @@ def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
     Raises
     ------
     TypeError
-        If ``model`` is not an :class:`MLPClassifier` or an option has a wrong type.
+        If ``model`` is not an :class:`MLPClassifier` or an option has a wrong type
+        (``factor_decay=True``, for instance).
     ValueError
         For invalid data or options (unknown method, ``epochs < 1``, ``lr <= 0``),
         or ``method="ngd"`` on a network with more than :data:`NGD_MAX_PARAMS`
@@ -745,7 +784,7 @@ def train(model, X, y, *, method: str, epochs: int = 10, batch_size: int = 64,
                         raise ModelDomainError("the step is not finite")
             epoch_time = time.perf_counter() - start
             new_value, new_g = model.nll_and_grad(new, X, y)
-        except (ModelDomainError, np.linalg.LinAlgError, ValueError) as err:
+        except (ModelDomainError, np.linalg.LinAlgError) as err:
             status = "diverged"
             message = (f"diverged in epoch {epoch} ({err}); x is the parameters after "
                        f"epoch {epoch - 1}. Use a smaller lr (was {lr:g})"

@@ -242,7 +242,7 @@ def test_train_ngd_refuses_a_large_network(rng):
     ((3, 4, 1), ValueError, "classes"),
     ((3, 0, 2), ValueError, "layer_sizes\\[1\\]"),
     ((3, 2.5, 2), TypeError, "layer_sizes\\[1\\]"),
-    ("32", TypeError, "layer_sizes must be a sequence"),
+    ("32", TypeError, "layer_sizes must be an ordered sequence.*str"),
 ])
 def test_bad_layer_sizes_raise(sizes, error, match):
     with pytest.raises(error, match=match):
@@ -312,3 +312,133 @@ def test_kfac_direction_matches_kfac_solve(rng):
                                kfac_solve(factors[1], g[12:], damping=0.1)])
     np.testing.assert_allclose(kfac_direction([(f.A, f.G) for f in factors], g, 0.1),
                                expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sizes", [{3, 4, 2}, {3: 0, 4: 0, 2: 0}, frozenset((3, 2))])
+def test_unordered_layer_sizes_raise(sizes):
+    with pytest.raises(TypeError, match="layer_sizes must be an ordered sequence.*"
+                                        "tuple or a list"):
+        MLPClassifier(sizes)
+
+
+def test_layer_sizes_as_list_or_array_are_accepted():
+    assert MLPClassifier([3, 4, 2]).layer_sizes == (3, 4, 2)
+    assert MLPClassifier(np.array([3, 4, 2])).layer_sizes == (3, 4, 2)
+
+
+@pytest.mark.parametrize(("sizes", "match"), [
+    ((10**6, 10**6, 2), "layer 1's weight matrix.*1,000,001 x 1,000,000"),
+    # each matrix below the limit, all of theta above it
+    ((20_000, 20_000, 20_000, 2), "theta \\(all parameters\\)"),
+])
+def test_huge_layer_sizes_raise_a_clear_value_error(sizes, match):
+    with pytest.raises(ValueError, match=match + ".*DENSE_MEMORY_LIMIT.*smaller layer"):
+        MLPClassifier(sizes)
+
+
+def test_train_accepts_numpy_float_factor_decay(xor_data):
+    model, X, y, _, _ = xor_data
+    a = train(model, X, y, method="kfac", epochs=2, rng=3, factor_decay=np.float32(0.5))
+    b = train(model, X, y, method="kfac", epochs=2, rng=3, factor_decay=0.5)
+    assert a.success
+    np.testing.assert_array_equal(a.x, b.x)
+
+
+@pytest.mark.parametrize("decay", [True, False, np.bool_(True), "0.9", None])
+def test_train_factor_decay_of_a_wrong_type_raises(xor_data, decay):
+    model, X, y, _, _ = xor_data
+    with pytest.raises(TypeError, match="factor_decay must be a real number.*got "
+                                        ".* of type .*Pass a float"):
+        train(model, X, y, method="kfac", epochs=1, factor_decay=decay)
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0, math.nan])
+def test_train_factor_decay_out_of_range_raises(xor_data, decay):
+    model, X, y, _, _ = xor_data
+    with pytest.raises(ValueError, match="factor_decay must be a number in \\[0, 1\\)"):
+        train(model, X, y, method="kfac", epochs=1, factor_decay=decay)
+
+
+@pytest.mark.parametrize("n", [5, 30])  # n k = 10 < P = 42 (Woodbury); 60 >= P
+def test_train_ngd_step_is_the_damped_exact_fisher_solve(rng, n):
+    # one batch holding all of X, lr = 1: theta_1 = theta_0 - (F + lambda I)^{-1} g
+    # with the dense exact Fisher of the model, by Cholesky
+    model = MLPClassifier((2, 8, 2))
+    X, y = rng.standard_normal((n, 2)), rng.integers(0, 2, n)
+    theta0 = model.init_params(rng)
+    assert (n * 2 < model.size) == (n == 5)
+    res = train(model, X, y, method="ngd", epochs=1, batch_size=n, lr=1.0,
+                damping=0.05, theta0=theta0, rng=0)
+    expected = theta0 - ngd.linalg.cholesky_solve(model.fisher(theta0, X),
+                                                  model.grad(theta0, X, y),
+                                                  damping=0.05)
+    np.testing.assert_allclose(res.x, expected, rtol=1e-9, atol=1e-12)
+
+
+def kfac_epoch_by_hand(model, X, y, theta0, *, seed, batch_size, decay, lr, damping,
+                       empirical=False):
+    """One epoch of K-FAC written out: the batch order and the sampled labels are
+    drawn from the generator in the order train draws them."""
+    from ngd_lib.mlp import kfac_direction
+
+    gen = np.random.default_rng(seed)
+    order = gen.permutation(X.shape[0])
+    theta, factors = theta0.copy(), None
+    for first in range(0, X.shape[0], batch_size):
+        Xb, yb = X[order[first:first + batch_size]], y[order[first:first + batch_size]]
+        labels = yb if empirical else model.sample(theta, Xb, gen)
+        blocks = model.kfac_blocks(theta, Xb, labels)
+        new = [(a.T @ a / len(yb), s.T @ s / len(yb)) for a, s in blocks]
+        factors = new if factors is None else [
+            (decay * A + (1 - decay) * A1, decay * G + (1 - decay) * G1)
+            for (A, G), (A1, G1) in zip(factors, new, strict=True)]
+        theta = theta - lr * kfac_direction(factors, model.grad(theta, Xb, yb),
+                                            damping)
+    return theta
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.7])
+def test_train_kfac_uses_the_true_fisher_and_a_moving_average(xor_data, decay):
+    model, X, y, _, _ = xor_data
+    theta0 = model.init_params(5)
+    options = {"batch_size": 40, "lr": 0.5, "damping": 0.03}
+    res = train(model, X, y, method="kfac", epochs=1, theta0=theta0, rng=11,
+                factor_decay=decay, **options)
+    by_hand = kfac_epoch_by_hand(model, X, y, theta0, seed=11, decay=decay, **options)
+    np.testing.assert_allclose(res.x, by_hand, rtol=1e-10, atol=1e-12)
+    # the choices matter: labels from the data (the empirical Fisher) or the other
+    # decay give a different run
+    empirical = kfac_epoch_by_hand(model, X, y, theta0, seed=11, decay=decay,
+                                   empirical=True, **options)
+    other = kfac_epoch_by_hand(model, X, y, theta0, seed=11, decay=0.7 - decay,
+                               **options)
+    assert np.linalg.norm(empirical - res.x) > 1e-3 * np.linalg.norm(res.x - theta0)
+    assert np.linalg.norm(other - res.x) > 1e-3 * np.linalg.norm(res.x - theta0)
+
+
+@pytest.mark.parametrize("method", ["adam", "kfac", "ngd"])
+def test_train_divergence_of_every_method_is_a_result(xor_data, method):
+    model, X, y, _, _ = xor_data
+    res = train(model, X, y, method=method, epochs=3, lr=1e4, rng=0)
+    assert res.status == "diverged" and not res.success and res.nit == 0
+    assert np.all(np.isfinite(res.x)) and "smaller lr" in res.message
+
+
+def test_train_catches_solver_breakdown_but_not_other_errors(xor_data, monkeypatch):
+    import ngd_lib.mlp as mlp
+
+    model, X, y, _, _ = xor_data
+
+    def breakdown(*args, **kwargs):
+        raise ngd.linalg.NotPositiveDefiniteError("singular at this damping")
+
+    monkeypatch.setattr(mlp, "woodbury_solve", breakdown)
+    res = train(model, X, y, method="ngd", epochs=2, batch_size=8, rng=0)
+    assert res.status == "diverged" and "batch Fisher solve failed" in res.message
+
+    def bug(*args, **kwargs):
+        raise KeyError("a bug, not a numerical breakdown")
+
+    monkeypatch.setattr(mlp, "woodbury_solve", bug)
+    with pytest.raises(KeyError, match="a bug"):
+        train(model, X, y, method="ngd", epochs=2, batch_size=8, rng=0)
