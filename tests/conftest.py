@@ -63,22 +63,19 @@ def build_lite(out: Path) -> subprocess.CompletedProcess:
          "--out", str(out)], capture_output=True, text=True, timeout=1500)
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Build the whole book once (across xdist workers) and return ``_build/html``.
+def _shared_build_dir(basetemp: Path) -> Path:
+    """The folder every process of the session builds the book into (or reads it)."""
+    out = basetemp / "book-build"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
-    The first worker to get the lock builds into a folder shared by the session;
-    the others wait and reuse it. A failed build is recorded and re-raised in each.
-    The build serves MathJax and the widget manager from local copies (the browser
-    tests run offline); if they cannot be fetched it uses the CDN config, and the
-    browser tests say why they cannot run. The in-browser site (JupyterLite, with a
-    local Pyodide) is built into ``html/lite`` as ``make book`` does.
+
+def build_book_once(out: Path) -> dict:
+    """Build the book into ``out`` unless a process of this session already did.
+
+    Holds ``out/.lock`` while building, so whoever comes second waits and reuses the
+    result recorded in ``out/result.json``.
     """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    out = shared / "book-build"
-    out.mkdir(exist_ok=True)
     record = out / "result.json"
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -91,7 +88,53 @@ def built_book(tmp_path_factory) -> Path:
                 {"returncode": proc.returncode, "stdout": proc.stdout[-20000:],
                  "stderr": proc.stderr[-20000:], "offline_assets": why_not or "ok"}))
         fcntl.flock(lock, fcntl.LOCK_UN)
-    result = json.loads(record.read_text())
+    return json.loads(record.read_text())
+
+
+# The whole suite under xdist (make test): the controlling process starts the book
+# build as soon as the session starts, in a thread, so it runs beside the workers'
+# first tests; otherwise the first worker to need the book builds it while the other
+# one sits waiting for it (about 150 s of an idle core on 2 cores).
+_EARLY_BUILD: list = []
+
+
+def _runs_whole_suite(config) -> bool:
+    tests = ROOT / "tests"
+    args = [Path(a.split("::")[0]).resolve() for a in config.args]
+    return bool(getattr(config.option, "numprocesses", None)) and tests in args
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _runs_whole_suite(config):
+        return
+    import threading
+
+    out = _shared_build_dir(config._tmp_path_factory.getbasetemp())
+    thread = threading.Thread(target=build_book_once, args=(out,), daemon=True,
+                              name="early-book-build")
+    thread.start()
+    _EARLY_BUILD.append(thread)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """Build the whole book once (across xdist workers) and return ``_build/html``.
+
+    The first process to get the lock builds into a folder shared by the session
+    (under xdist the controlling process starts it at once, see
+    :func:`pytest_sessionstart`); the others wait and reuse it. A failed build is
+    recorded and re-raised in each. The build serves MathJax and the widget manager
+    from local copies (the browser tests run offline); if they cannot be fetched it
+    uses the CDN config, and the browser tests say why they cannot run. The
+    in-browser site (JupyterLite, with a local Pyodide) is built into ``html/lite``
+    as ``make book`` does.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    out = _shared_build_dir(shared)
+    result = build_book_once(out)
     if result["returncode"] != 0:
         pytest.fail(
             "jupyter-book build -W -n --keep-going failed:\n"
