@@ -117,6 +117,33 @@ def pytest_sessionstart(session):
     _EARLY_BUILD.append(thread)
 
 
+BOOK_FIXTURES = {"built_book", "book_html"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests that need the built book last, so the build overlaps the rest.
+
+    Modules none of whose tests use ``built_book`` keep their place and come first;
+    then modules where only some do (those tests moved to the module's end); then the
+    modules that need the book throughout. Under ``--dist loadscope`` a module stays on
+    one worker, so this keeps both workers busy while the early build runs instead of
+    waiting for it. The order is the same in every process (xdist compares them).
+    """
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def needs_book(item) -> bool:  # book_html asks for built_book at run time
+        return bool(BOOK_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+    def group(module_items) -> int:
+        users = sum(needs_book(i) for i in module_items)
+        return 0 if users == 0 else 2 if users == len(module_items) else 1
+
+    ordered = sorted(modules.values(), key=group)  # stable: same order within a group
+    items[:] = [i for m in ordered for i in sorted(m, key=needs_book)]
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
     """Build the whole book once (across xdist workers) and return ``_build/html``.
